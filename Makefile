@@ -1,0 +1,88 @@
+# clbench build. `make` builds build/clbench; `make test` installs missing
+# Debian packages, builds and runs every test; `make check SAN=address,undefined`
+# builds instrumented into a separate folder and runs the tests there.
+
+CC       := gcc
+PREFIX   ?= /usr/local
+SAN      ?=
+PKGS     := openblas gsl yaml-0.1 zlib
+VERSION  := 0.1.0
+
+ifeq ($(SAN),)
+BUILD    ?= build
+SANFLAGS :=
+else
+BUILD    ?= build-san
+SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# GSL's pkg-config adds -lgslcblas; drop it so OpenBLAS provides CBLAS.
+PKG_LIBS   := $(filter-out -lgslcblas,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
+CRIT_FLAGS := $(shell pkg-config --cflags --libs criterion 2>/dev/null)
+GIT_REV    := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+CPPFLAGS := -Iinclude -D_POSIX_C_SOURCE=200809L -DCL_VERSION='"$(VERSION)"' \
+            -DCL_GIT_REV='"$(GIT_REV)"'
+CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -MMD -MP $(SANFLAGS) $(PKG_CFLAGS)
+LDFLAGS  := $(SANFLAGS)
+LDLIBS   := $(PKG_LIBS) -lm
+
+LIB_SRC  := $(sort $(filter-out harness/main.c,$(wildcard harness/*.c)) \
+                   $(wildcard strategies/*.c) $(wildcard tasks/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(sort $(wildcard tests/*.c))
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+LIB      := $(BUILD)/libclbench.a
+BIN      := $(BUILD)/clbench
+TESTBIN  := $(BUILD)/tests/unit
+
+.PHONY: all run test check deps install clean bench fuzz
+all: $(BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# Tests find the binary under test through this define.
+$(BUILD)/obj/tests/%.o: CPPFLAGS += -DCL_TEST_BIN='"$(BUILD)/clbench"'
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BUILD)/obj/harness/main.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(TESTBIN): $(TEST_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CRIT_FLAGS) -o $@
+
+# Installs the Debian packages pkg-config cannot find (apt-get; sudo when not root).
+deps:
+	@sh .ci/deps
+
+# Runs the default experiment and prints its table.
+run:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory $(BIN)
+	$(BIN) --strategy naive --suite seq-tasks
+
+# Installs missing dependencies, builds and runs every test.
+test:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory check
+
+check: $(BIN) $(TESTBIN)
+	CL_THREADS=1 $(TESTBIN) --jobs 2
+
+install: $(BIN) $(LIB)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/clbench
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/clbench
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libclbench.a
+	install -m 644 include/clbench/*.h $(DESTDIR)$(PREFIX)/include/clbench/
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/harness/main.d

@@ -1,0 +1,309 @@
+/* clbench --strategy S --suite X ...: runs strategies x seeds on one suite
+ * and scenario, writes each run's folder, prints a table. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "clbench/cli.h"
+#include "clbench/config.h"
+#include "clbench/error.h"
+#include "clbench/fsutil.h"
+#include "clbench/json.h"
+#include "clbench/results.h"
+#include "clbench/runner.h"
+#include "clbench/table.h"
+
+#define MAX_SETS 128
+#define MAX_CELLS 4096
+
+void cl_cli_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: clbench --strategy NAME[,NAME...]|all --suite NAME [options]\n"
+        "       clbench list\n"
+        "       clbench --help | --version\n"
+        "\n"
+        "options:\n"
+        "  --strategy S    strategy name, comma list or 'all' (default naive)\n"
+        "  --suite X       task suite (default seq-tasks)\n"
+        "  --scenario S    class | task | domain (default class)\n"
+        "  --seed N        first seed (default 0)\n"
+        "  --seeds K       run seeds N..N+K-1 (default 1)\n"
+        "  --set NS.K=V    set a parameter (model., train., suite., or STRATEGY.); repeatable\n"
+        "  --out DIR       results root (default results/runs)\n"
+        "  --data-dir DIR  folder of the suite's data files\n"
+        "  --threads N     OpenBLAS threads per run (default 1)\n"
+        "  --format F      table | json (default table)\n"
+        "  --force         re-run even when the run's metrics.json exists\n"
+        "  --quiet         no progress on stderr\n"
+        "\n"
+        "exit codes: 0 ok, 1 runtime failure or diverged run, 2 usage or input error\n");
+}
+
+typedef struct run_opts {
+    char strategies[512];
+    const char *suite, *scenario, *out, *format, *data_dir;
+    unsigned long seed;
+    long seeds;
+    int threads, quiet, force;
+    const char *sets[MAX_SETS];
+    int n_sets;
+} run_opts;
+
+static int parse_ulong(const char *s, const char *flag, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || *end || errno || s[0] == '-' || v > max) {
+        fprintf(stderr, "clbench: %s: '%s' is not a whole number in [0, %lu]\n", flag, s, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_args(run_opts *o, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"strategy", required_argument, 0, 's'}, {"suite", required_argument, 0, 'u'},
+        {"scenario", required_argument, 0, 'c'}, {"seed", required_argument, 0, 'e'},
+        {"seeds", required_argument, 0, 'n'},    {"set", required_argument, 0, 'S'},
+        {"out", required_argument, 0, 'o'},      {"threads", required_argument, 0, 't'},
+        {"format", required_argument, 0, 'f'},   {"quiet", no_argument, 0, 'q'},
+        {"force", no_argument, 0, 'F'},          {"data-dir", required_argument, 0, 'd'},
+        {0, 0, 0, 0}};
+    snprintf(o->strategies, sizeof o->strategies, "naive");
+    o->suite = "seq-tasks";
+    o->scenario = "class";
+    o->out = "results/runs";
+    o->format = "table";
+    o->seeds = 1;
+    o->threads = 1;
+    opterr = 0;
+    optind = 1;
+    int c;
+    unsigned long v;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (strlen(optarg) >= sizeof o->strategies) {
+                fprintf(stderr, "clbench: --strategy: list too long\n");
+                return -1;
+            }
+            snprintf(o->strategies, sizeof o->strategies, "%s", optarg);
+            break;
+        case 'u': o->suite = optarg; break;
+        case 'c': o->scenario = optarg; break;
+        case 'e':
+            if (parse_ulong(optarg, "--seed", 4294967295UL, &o->seed)) return -1;
+            break;
+        case 'n':
+            if (parse_ulong(optarg, "--seeds", 1000, &v) || v < 1) {
+                if (v < 1) fprintf(stderr, "clbench: --seeds: must be at least 1\n");
+                return -1;
+            }
+            o->seeds = (long)v;
+            break;
+        case 'S':
+            if (o->n_sets == MAX_SETS) {
+                fprintf(stderr, "clbench: too many --set options (max %d)\n", MAX_SETS);
+                return -1;
+            }
+            o->sets[o->n_sets++] = optarg;
+            break;
+        case 'o': o->out = optarg; break;
+        case 'd': o->data_dir = optarg; break;
+        case 't':
+            if (parse_ulong(optarg, "--threads", 256, &v) || v < 1) {
+                if (v < 1) fprintf(stderr, "clbench: --threads: must be at least 1\n");
+                return -1;
+            }
+            o->threads = (int)v;
+            break;
+        case 'f':
+            if (strcmp(optarg, "table") && strcmp(optarg, "json")) {
+                fprintf(stderr, "clbench: --format: '%s' is not table or json\n", optarg);
+                return -1;
+            }
+            o->format = optarg;
+            break;
+        case 'q': o->quiet = 1; break;
+        case 'F': o->force = 1; break;
+        default:
+            if (optopt) fprintf(stderr, "clbench: option '%s' needs a value\n", argv[optind - 1]);
+            else fprintf(stderr, "clbench: unknown option '%s' (see --help)\n", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "clbench: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Expands "all" or "a,b,c" into registry names; prints and fails on an
+ * unknown one. */
+static int expand_strategies(const char *spec, const char **names, int *n)
+{
+    *n = 0;
+    if (!strcmp(spec, "all")) {
+        for (int i = 0; i < cl_strategy_count(); i++) names[(*n)++] = cl_strategy_at(i)->name;
+        return 0;
+    }
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        const cl_strategy_ops *ops;
+        if (cl_strategy_find(&ops, tok) != 0) {
+            fprintf(stderr, "clbench: --strategy: %s\n", cl_error_last());
+            return -1;
+        }
+        int dup = 0;
+        for (int i = 0; i < *n; i++) dup |= names[i] == ops->name;
+        if (!dup) names[(*n)++] = ops->name;
+    }
+    if (*n == 0) {
+        fprintf(stderr, "clbench: --strategy: empty list\n");
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct progress_ctx {
+    const cl_config *cfg;
+    int cell, cells;
+} progress_ctx;
+
+static void show_progress(void *user, const cl_progress *p)
+{
+    const progress_ctx *pc = user;
+    double frac = (p->task + (double)p->step / p->steps_per_task) / p->n_tasks;
+    double eta = frac > 0.01 ? p->elapsed_s * (1 - frac) / frac : 0;
+    fprintf(stderr, "\r\033[K[%d/%d] %s %s s%lu: task %d/%d step %ld/%ld  %.1fs, eta %.0fs",
+            pc->cell + 1, pc->cells, pc->cfg->strategy, pc->cfg->suite, pc->cfg->seed,
+            p->task + 1, p->n_tasks, p->step, p->steps_per_task, p->elapsed_s, eta);
+}
+
+/* Builds and validates every cell before anything runs, so bad input exits
+ * 2 with no result written. */
+static int build_cells(const run_opts *o, cl_config **cells, int *n)
+{
+    const char *names[64];
+    int n_names;
+    if (expand_strategies(o->strategies, names, &n_names)) return -1;
+    cl_scenario sc;
+    if (cl_scenario_parse(&sc, o->scenario)) {
+        fprintf(stderr, "clbench: --scenario: %s\n", cl_error_last());
+        return -1;
+    }
+    *n = 0;
+    for (long s = 0; s < o->seeds; s++)
+        for (int k = 0; k < n_names; k++) {
+            if (*n == MAX_CELLS) {
+                fprintf(stderr, "clbench: more than %d runs requested\n", MAX_CELLS);
+                return -1;
+            }
+            cl_config *c;
+            int rc = cl_config_new(&c, o->suite, sc, names[k], o->seed + (unsigned long)s);
+            for (int i = 0; rc == 0 && i < o->n_sets; i++) rc = cl_config_set_arg(c, o->sets[i]);
+            if (rc == 0) {
+                c->threads = o->threads;
+                if (o->data_dir) snprintf(c->data_dir, sizeof c->data_dir, "%s", o->data_dir);
+                rc = cl_config_validate(c);
+            }
+            if (rc) {
+                fprintf(stderr, "clbench: %s\n", cl_error_last());
+                cl_config_free(c);
+                return -1;
+            }
+            cells[(*n)++] = c;
+        }
+    return 0;
+}
+
+/* Runs one cell unless its metrics.json exists; leaves the parsed
+ * metrics.json in *doc. Returns an exit code. */
+static int run_cell(const run_opts *o, const cl_config *c, int idx, int n, cl_json **doc)
+{
+    char path[4096], dir[4096];
+    cl_results_metrics_path(o->out, c, path, sizeof path);
+    if (!o->force && cl_fs_exists(path)) {
+        if (!o->quiet) fprintf(stderr, "clbench: %s exists, not re-running (--force to)\n", path);
+    } else {
+        progress_ctx pc = {c, idx, n};
+        cl_run_opts ro = {NULL, &pc};
+        if (!o->quiet && isatty(STDERR_FILENO)) ro.progress = show_progress;
+        cl_run_result *r;
+        int rc = cl_run_execute(&r, c, &ro);
+        if (ro.progress) fprintf(stderr, "\r\033[K");
+        if (rc == 0) {
+            rc = cl_results_write(o->out, c, r, dir, sizeof dir);
+            cl_run_result_free(r);
+        }
+        if (rc) {
+            fprintf(stderr, "clbench: %s\n", cl_error_last());
+            return cl_error_exit_code(rc);
+        }
+    }
+    if (cl_json_parse_file(doc, path) != 0) {
+        fprintf(stderr, "clbench: %s\n", cl_error_last());
+        return 1;
+    }
+    return 0;
+}
+
+int cl_cli_run_flags(int argc, char **argv)
+{
+    run_opts o = {0};
+    if (parse_args(&o, argc, argv)) return 2;
+    static cl_config *cells[MAX_CELLS];
+    int n = 0, code = 0;
+    if (build_cells(&o, cells, &n)) {
+        for (int i = 0; i < n; i++) cl_config_free(cells[i]);
+        return 2;
+    }
+    cl_json **docs = calloc((size_t)n, sizeof *docs);
+    if (!docs) {
+        fprintf(stderr, "clbench: out of memory\n");
+        code = 1;
+    }
+    int done = 0;
+    for (int i = 0; docs && i < n && code == 0; i++) {
+        code = run_cell(&o, cells[i], i, n, &docs[i]);
+        if (code == 0) done++;
+    }
+    int diverged = 0;
+    for (int i = 0; i < done; i++) {
+        const char *status = cl_json_str(cl_json_get(docs[i], "status"));
+        diverged |= status && strcmp(status, "ok") != 0;
+    }
+    if (code == 0 && done > 0) {
+        if (!strcmp(o.format, "json")) {
+            for (int i = 0; i < done; i++) {
+                char path[4096];
+                char *text;
+                cl_results_metrics_path(o.out, cells[i], path, sizeof path);
+                if (cl_fs_read_all(path, &text, NULL) == 0) {
+                    printf("%s%s", done > 1 ? (i ? ",\n" : "[\n") : "", text);
+                    free(text);
+                }
+            }
+            if (done > 1) printf("]\n");
+        } else if (done == 1) {
+            cl_table_print_run(stdout, docs[0]);
+        } else {
+            cl_table_print_comparison(stdout, (const cl_json *const *)docs, done);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        cl_config_free(cells[i]);
+        if (docs) cl_json_free(docs[i]);
+    }
+    free(docs);
+    return code ? code : diverged ? 1 : 0;
+}

@@ -1,0 +1,32 @@
+/* Losses on logits with their gradients. Masks restrict the softmax to a
+ * subset of output units (the task's classes in the task-incremental
+ * scenario); masked units get probability 0 and gradient 0. */
+#ifndef CLBENCH_LOSS_H
+#define CLBENCH_LOSS_H
+
+/* Mean softmax cross-entropy over B rows. Writes into dlogits (B, C) the
+ * gradient of scale * loss, i.e. scale * (p - onehot(y)) / B (pass scale = B
+ * for per-sample gradients). *loss_out gets the unscaled mean loss.
+ * Returns CL_EDIVERGED if the loss is not finite. */
+int cl_loss_ce(const float *logits /* (B, C) */, const int *y /* (B) */, int B,
+               int C, const unsigned char *mask /* (C) or NULL */, float scale,
+               float *dlogits /* (B, C) */, double *loss_out);
+
+/* Knowledge distillation (Hinton et al. 2015): T^2 * mean over rows of
+ * KL(softmax(t/T) || softmax(s/T)), restricted to the units where mask is set.
+ * teacher_probs (B, C) are already softened probabilities (zero where the
+ * teacher knew nothing); dlogits gets scale * d/ds of that loss. */
+int cl_loss_distill(const float *student_logits /* (B, C) */,
+                    const float *teacher_probs /* (B, C) */, int B, int C,
+                    const unsigned char *mask /* (C) or NULL */, float T,
+                    float scale, float *dlogits /* (B, C) */, double *loss_out);
+
+/* Row-wise softmax at temperature T into probs (B, C), masked units 0. */
+void cl_softmax(const float *logits /* (B, C) */, int B, int C,
+                const unsigned char *mask /* (C) or NULL */, float T,
+                float *probs /* (B, C) */);
+
+/* Index of the largest unmasked logit of one row (ties: lowest index). */
+int cl_argmax(const float *row /* (C) */, int C, const unsigned char *mask);
+
+#endif

@@ -1,0 +1,56 @@
+/* The runner: one (suite, scenario, strategy, seed) cell from config to
+ * R matrix, anytime curve, metrics and ledger. Writes nothing to disk; see
+ * results.h for that. */
+#ifndef CLBENCH_RUNNER_H
+#define CLBENCH_RUNNER_H
+
+#include "clbench/config.h"
+#include "clbench/metrics.h"
+#include "clbench/strategy.h"
+#include "clbench/strbuf.h"
+
+typedef enum cl_run_status { CL_RUN_OK = 0, CL_RUN_DIVERGED = 1 } cl_run_status;
+
+typedef struct cl_progress {
+    int task, n_tasks;           /* 0-based task being trained */
+    long step, steps_per_task;   /* step within the task */
+    double elapsed_s;            /* since the run started */
+} cl_progress;
+
+typedef struct cl_run_opts {
+    /* Called now and then during training; may be NULL. */
+    void (*progress)(void *user, const cl_progress *p);
+    void *user;
+} cl_run_opts;
+
+typedef struct cl_run_result {
+    int T;                    /* tasks */
+    cl_run_status status;
+    char reason[256];         /* why it diverged */
+    double *R;                /* (T+1, T) accuracies; NaN where never reached */
+    double *stale;            /* (T+1, T) stale-answer rates, or NULL */
+    cl_curve curve;
+    cl_metrics metrics;
+    cl_ledger ledger;         /* the strategy's own account */
+    cl_assumptions assumes;
+    double train_flops;       /* model FLOPs spent training (all losses) */
+    double eval_flops;        /* model FLOPs spent evaluating */
+    double wall_s, train_s, eval_s;
+    long peak_rss_bytes;
+    long steps_per_task;
+    int batch_size;
+    int d, n_classes;         /* network inputs and outputs */
+    size_t n_params;
+    char recipe[256];         /* the suite's data recipe */
+    cl_strbuf log;            /* human-readable log.txt */
+} cl_run_result;
+
+/* Runs the cell. A diverged run is not an error: it returns 0 with status
+ * CL_RUN_DIVERGED and NaN metrics. */
+int cl_run_execute(cl_run_result **out, const cl_config *cfg, const cl_run_opts *opts);
+void cl_run_result_free(cl_run_result *r);
+
+/* Current peak resident set size of this process in bytes. */
+long cl_peak_rss_bytes(void);
+
+#endif

@@ -1,0 +1,86 @@
+/* Tasks, suites and the suite-family interface. A suite family (tasks/) turns
+ * a seed and its parameters into T tasks; it knows nothing of strategies. */
+#ifndef CLBENCH_TASK_H
+#define CLBENCH_TASK_H
+
+#include <stdbool.h>
+#include <gsl/gsl_rng.h>
+#include "clbench/params.h"
+
+/* van de Ven & Tolias (2019). */
+typedef enum cl_scenario {
+    CL_SCENARIO_CLASS = 0, /* one head over all classes, no task id */
+    CL_SCENARIO_TASK = 1,  /* task id at test: softmax over the task's classes */
+    CL_SCENARIO_DOMAIN = 2 /* same label set every task, no task id */
+} cl_scenario;
+
+const char *cl_scenario_name(cl_scenario s);
+int cl_scenario_parse(cl_scenario *out, const char *name);
+
+/* A view of n samples handed to a strategy. */
+typedef struct cl_batch {
+    const float *x;            /* (n, d) */
+    const int *y;              /* (n) labels in [0, n_classes) */
+    int n, d;
+    int task;                  /* 0-based id of the task the samples belong to */
+    int n_classes;             /* output units of the network */
+    const unsigned char *mask; /* (n_classes) units the loss and prediction may
+                                  use (task scenario), or NULL for all */
+} cl_batch;
+
+typedef struct cl_task {
+    int id;                     /* 0-based position in the sequence */
+    int n_train, n_test;
+    float *train_x;             /* (n_train, d) */
+    int *train_y;               /* (n_train) */
+    float *test_x;              /* (n_test, d) */
+    int *test_y;                /* (n_test) */
+    int *test_stale_y;          /* (n_test) outdated label per test sample, -1
+                                   if none; NULL when the suite has no notion */
+    unsigned char *classes;     /* (n_classes) 1 for labels this task uses */
+} cl_task;
+
+typedef struct cl_suite {
+    char name[64];         /* "seq-tasks", "split-fmnist" */
+    cl_scenario scenario;
+    int n_tasks;
+    int d;                 /* input features */
+    int n_classes;         /* output units (all tasks' labels in class and
+                              task scenarios, classes per task in domain) */
+    cl_task *tasks;        /* (n_tasks) */
+    char recipe[256];      /* one line saying how the data were made */
+} cl_suite;
+
+/* Allocates a suite with n_tasks zeroed tasks and n_classes-wide class masks;
+ * the family fills in the samples. */
+int cl_suite_alloc(cl_suite **out, const char *name, cl_scenario sc,
+                   int n_tasks, int d, int n_classes);
+/* Allocates the sample arrays of one task. */
+int cl_task_alloc(cl_task *t, int n_train, int n_test, int d, int n_classes,
+                  bool stale);
+void cl_suite_free(cl_suite *s);
+
+/* Bytes of the training and test samples of tasks [0, upto). */
+size_t cl_suite_bytes(const cl_suite *s, int upto);
+
+typedef struct cl_suite_family {
+    int version;          /* CL_SUITE_FAMILY_VERSION */
+    const char *name;     /* "seq-tasks", or a prefix ending in '*': "split-*" */
+    const char *summary;  /* one line for `clbench list` */
+    const cl_param_spec *params;
+    unsigned scenarios;   /* bit (1 << cl_scenario) for each one supported */
+    /* `suite_name` is the full name asked for ("split-fmnist"); data_dir may
+     * be NULL (use the family's default). */
+    int (*build)(cl_suite **out, const char *suite_name, const cl_params *p,
+                 cl_scenario sc, const char *data_dir, gsl_rng *rng);
+} cl_suite_family;
+
+#define CL_SUITE_FAMILY_VERSION 1
+
+/* The registry: an explicit table in tasks/registry.c. */
+int cl_suite_family_count(void);
+const cl_suite_family *cl_suite_family_at(int i);
+/* Finds the family serving `suite_name`; CL_EINVAL with the valid names. */
+int cl_suite_family_find(const cl_suite_family **out, const char *suite_name);
+
+#endif

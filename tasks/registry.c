@@ -1,0 +1,44 @@
+#include <string.h>
+#include "clbench/error.h"
+#include "clbench/task.h"
+
+/* Suite families, one file each in tasks/. Explicit, in listing order. */
+extern const cl_suite_family cl_suite_seq_tasks;
+
+static const cl_suite_family *const families[] = {
+    &cl_suite_seq_tasks,
+};
+
+#define N_FAMILIES ((int)(sizeof families / sizeof families[0]))
+
+int cl_suite_family_count(void) { return N_FAMILIES; }
+
+const cl_suite_family *cl_suite_family_at(int i)
+{
+    CL_ASSERT(i >= 0 && i < N_FAMILIES);
+    return families[i];
+}
+
+/* A family name ending in '*' serves every suite name with that prefix. */
+static int serves(const cl_suite_family *f, const char *name)
+{
+    size_t n = strlen(f->name);
+    if (n && f->name[n - 1] == '*')
+        return strncmp(f->name, name, n - 1) == 0 && name[n - 1] != '\0';
+    return strcmp(f->name, name) == 0;
+}
+
+int cl_suite_family_find(const cl_suite_family **out, const char *suite_name)
+{
+    for (int i = 0; i < N_FAMILIES; i++)
+        if (serves(families[i], suite_name)) {
+            *out = families[i];
+            return 0;
+        }
+    char list[512] = "";
+    size_t off = 0;
+    for (int i = 0; i < N_FAMILIES && off < sizeof list; i++)
+        off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "",
+                                families[i]->name);
+    return cl_error_set(CL_EINVAL, "unknown suite '%s' (valid: %s)", suite_name, list);
+}
