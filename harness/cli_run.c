@@ -28,7 +28,7 @@ void cl_cli_usage(FILE *f)
         "options:\n"
         "  --strategy S    strategy name, comma list or 'all' (default naive)\n"
         "  --suite X       task suite (default seq-tasks)\n"
-        "  --scenario S    class | task | domain (default class)\n"
+        "  --scenario S    class | task | domain (default: class, or the suite's first)\n"
         "  --seed N        first seed (default 0)\n"
         "  --seeds K       run seeds N..N+K-1 (default 1)\n"
         "  --set NS.K=V    set a parameter (model., train., suite., or STRATEGY.); repeatable\n"
@@ -77,7 +77,7 @@ static int parse_args(run_opts *o, int argc, char **argv)
         {0, 0, 0, 0}};
     snprintf(o->strategies, sizeof o->strategies, "naive");
     o->suite = "seq-tasks";
-    o->scenario = "class";
+    o->scenario = NULL; /* the suite's first: class when it has one */
     o->out = "results/runs";
     o->format = "table";
     o->seeds = 1;
@@ -86,7 +86,11 @@ static int parse_args(run_opts *o, int argc, char **argv)
     optind = 1;
     int c;
     unsigned long v;
-    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+    /* A leading ':' makes getopt tell a missing value (':') from an unknown
+     * option ('?'). */
+    while ((c = getopt_long(argc, argv, ":", longs, NULL)) != -1) {
+        /* `--seed --out x`: getopt would take "--out" as the seed. */
+        if (optarg && optarg[0] == '-' && optarg[1] == '-') c = ':', optind--;
         switch (c) {
         case 's':
             if (strlen(optarg) >= sizeof o->strategies) {
@@ -101,8 +105,9 @@ static int parse_args(run_opts *o, int argc, char **argv)
             if (parse_ulong(optarg, "--seed", 4294967295UL, &o->seed)) return -1;
             break;
         case 'n':
-            if (parse_ulong(optarg, "--seeds", 1000, &v) || v < 1) {
-                if (v < 1) fprintf(stderr, "clbench: --seeds: must be at least 1\n");
+            if (parse_ulong(optarg, "--seeds", 1000, &v)) return -1;
+            if (v < 1) {
+                fprintf(stderr, "clbench: --seeds: must be at least 1\n");
                 return -1;
             }
             o->seeds = (long)v;
@@ -117,8 +122,9 @@ static int parse_args(run_opts *o, int argc, char **argv)
         case 'o': o->out = optarg; break;
         case 'd': o->data_dir = optarg; break;
         case 't':
-            if (parse_ulong(optarg, "--threads", 256, &v) || v < 1) {
-                if (v < 1) fprintf(stderr, "clbench: --threads: must be at least 1\n");
+            if (parse_ulong(optarg, "--threads", 256, &v)) return -1;
+            if (v < 1) {
+                fprintf(stderr, "clbench: --threads: must be at least 1\n");
                 return -1;
             }
             o->threads = (int)v;
@@ -132,8 +138,11 @@ static int parse_args(run_opts *o, int argc, char **argv)
             break;
         case 'q': o->quiet = 1; break;
         case 'F': o->force = 1; break;
+        case ':':
+            fprintf(stderr, "clbench: option '%s' needs a value\n", argv[optind - 1]);
+            return -1;
         default:
-            if (optopt) fprintf(stderr, "clbench: option '%s' needs a value\n", argv[optind - 1]);
+            if (optopt) fprintf(stderr, "clbench: unknown option '-%c' (see --help)\n", optopt);
             else fprintf(stderr, "clbench: unknown option '%s' (see --help)\n", argv[optind - 1]);
             return -1;
         }
@@ -150,10 +159,11 @@ static int parse_args(run_opts *o, int argc, char **argv)
 static int expand_strategies(const char *spec, const char **names, int *n)
 {
     *n = 0;
-    if (!strcmp(spec, "all")) {
-        for (int i = 0; i < cl_strategy_count(); i++) names[(*n)++] = cl_strategy_at(i)->name;
-        return 0;
-    }
+    char all_names[512] = "";
+    for (int i = 0, off = 0; i < cl_strategy_count(); i++)
+        off += snprintf(all_names + off, sizeof all_names - (size_t)off, "%s%s", i ? "," : "",
+                        cl_strategy_at(i)->name);
+    if (!strcmp(spec, "all")) spec = all_names;
     char buf[512];
     snprintf(buf, sizeof buf, "%s", spec);
     char *save = NULL;
@@ -167,6 +177,12 @@ static int expand_strategies(const char *spec, const char **names, int *n)
         for (int i = 0; i < *n; i++) dup |= names[i] == ops->name;
         if (!dup) names[(*n)++] = ops->name;
     }
+    /* joint runs first so the others can measure intransigence against it. */
+    for (int i = 1; i < *n; i++)
+        if (!strcmp(names[i], "joint")) {
+            memmove(names + 1, names, (size_t)i * sizeof *names);
+            names[0] = "joint";
+        }
     if (*n == 0) {
         fprintf(stderr, "clbench: --strategy: empty list\n");
         return -1;
@@ -196,8 +212,11 @@ static int build_cells(const run_opts *o, cl_config **cells, int *n)
     const char *names[64];
     int n_names;
     if (expand_strategies(o->strategies, names, &n_names)) return -1;
-    cl_scenario sc;
-    if (cl_scenario_parse(&sc, o->scenario)) {
+    cl_scenario sc = CL_SCENARIO_CLASS;
+    const cl_suite_family *fam;
+    if (!o->scenario && cl_suite_family_find(&fam, o->suite) == 0)
+        while (!(fam->scenarios & (1u << sc)) && sc < CL_SCENARIO_DOMAIN) sc++;
+    if (o->scenario && cl_scenario_parse(&sc, o->scenario)) {
         fprintf(stderr, "clbench: --scenario: %s\n", cl_error_last());
         return -1;
     }
@@ -242,6 +261,10 @@ static int run_cell(const run_opts *o, const cl_config *c, int idx, int n, cl_js
         int rc = cl_run_execute(&r, c, &ro);
         if (ro.progress) fprintf(stderr, "\r\033[K");
         if (rc == 0) {
+            int jr = cl_results_fill_intransigence(o->out, c, r);
+            if (jr != 0 && jr != CL_ENOTFOUND) rc = jr;
+        }
+        if (rc == 0) {
             rc = cl_results_write(o->out, c, r, dir, sizeof dir);
             cl_run_result_free(r);
         }
@@ -255,6 +278,31 @@ static int run_cell(const run_opts *o, const cl_config *c, int idx, int n, cl_js
         return 1;
     }
     return 0;
+}
+
+static int registry_index(const cl_json *doc)
+{
+    const char *name = cl_json_str(cl_json_get(doc, "strategy"));
+    for (int i = 0; name && i < cl_strategy_count(); i++)
+        if (!strcmp(cl_strategy_at(i)->name, name)) return i;
+    return cl_strategy_count();
+}
+
+/* Rows in registry order (naive first, joint last) whatever ran first. */
+static void print_comparison(cl_json **docs, int n)
+{
+    const cl_json **sorted = malloc((size_t)n * sizeof *sorted);
+    if (!sorted) return;
+    for (int i = 0; i < n; i++) {
+        int k = i;
+        while (k > 0 && registry_index(sorted[k - 1]) > registry_index(docs[i])) {
+            sorted[k] = sorted[k - 1];
+            k--;
+        }
+        sorted[k] = docs[i];
+    }
+    cl_table_print_comparison(stdout, sorted, n);
+    free(sorted);
 }
 
 int cl_cli_run_flags(int argc, char **argv)
@@ -297,7 +345,7 @@ int cl_cli_run_flags(int argc, char **argv)
         } else if (done == 1) {
             cl_table_print_run(stdout, docs[0]);
         } else {
-            cl_table_print_comparison(stdout, (const cl_json *const *)docs, done);
+            print_comparison(docs, done);
         }
     }
     for (int i = 0; i < n; i++) {

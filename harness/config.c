@@ -93,6 +93,24 @@ int cl_config_clone(cl_config **out, const cl_config *src)
     return 0;
 }
 
+int cl_config_for_strategy(cl_config **out, const cl_config *src, const char *strategy)
+{
+    const cl_strategy_ops *ops;
+    int rc = cl_strategy_find(&ops, strategy);
+    if (rc) return rc;
+    cl_params *p;
+    if ((rc = cl_params_new(&p, ops->name, ops->params))) return rc;
+    if ((rc = cl_config_clone(out, src))) {
+        cl_params_free(p);
+        return rc;
+    }
+    cl_params_free((*out)->strat);
+    (*out)->strat = p;
+    (*out)->ops = ops;
+    snprintf((*out)->strategy, sizeof (*out)->strategy, "%s", ops->name);
+    return 0;
+}
+
 int cl_config_set(cl_config *c, const char *key, const char *value)
 {
     const char *dot = strchr(key, '.');

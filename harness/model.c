@@ -163,7 +163,9 @@ static void bias_act(float *restrict y, const float *restrict b, int B, int n, i
         if (relu)
             for (int j = 0; j < n; j++) {
                 float v = row[j] + b[j];
-                row[j] = v > 0.0f ? v : 0.0f;
+                /* v < 0 ? 0 : v keeps NaN (as PyTorch does), so a broken
+                 * network cannot turn into a silent constant predictor. */
+                row[j] = v < 0.0f ? 0.0f : v;
             }
         else
             for (int j = 0; j < n; j++) row[j] += b[j];

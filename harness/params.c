@@ -47,7 +47,10 @@ void cl_param_specs_names(const cl_param_spec *specs, char *buf, size_t n)
     buf[0] = '\0';
     for (int i = 0; specs && specs[i].name; i++) {
         int w = snprintf(buf + off, n - off, "%s%s", i ? ", " : "", specs[i].name);
-        if (w < 0 || (size_t)w >= n - off) break;
+        if (w < 0 || (size_t)w >= n - off) {
+            buf[off] = '\0'; /* whole names only */
+            break;
+        }
         off += (size_t)w;
     }
     if (off == 0) snprintf(buf, n, "(none)");

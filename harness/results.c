@@ -3,6 +3,8 @@
 #include <cblas.h>
 #include "clbench/error.h"
 #include "clbench/fsutil.h"
+#include "clbench/json.h"
+#include "clbench/metrics.h"
 #include "clbench/results.h"
 
 static void json_matrix(cl_strbuf *b, const double *M, int rows, int cols)
@@ -188,4 +190,33 @@ int cl_results_write(const char *root, const cl_config *cfg, const cl_run_result
     cl_strbuf_init(&b);
     cl_results_metrics_json(&b, cfg, r);
     return write_buf(dir_out, "metrics.json", &b);
+}
+
+int cl_results_fill_intransigence(const char *root, const cl_config *cfg, cl_run_result *r)
+{
+    if (!strcmp(cfg->strategy, "joint") || r->status != CL_RUN_OK) return CL_ENOTFOUND;
+    cl_config *jc;
+    int rc = cl_config_for_strategy(&jc, cfg, "joint");
+    if (rc) return rc;
+    char path[4096];
+    cl_results_metrics_path(root, jc, path, sizeof path);
+    cl_config_free(jc);
+    if (!cl_fs_exists(path)) return CL_ENOTFOUND;
+    cl_json *doc;
+    if ((rc = cl_json_parse_file(&doc, path))) return rc;
+    const cl_json *R = cl_json_get(doc, "R");
+    int T = r->T;
+    rc = CL_ENOTFOUND;
+    const char *status = cl_json_str(cl_json_get(doc, "status"));
+    if (status && !strcmp(status, "ok") && cl_json_len(R) == (size_t)T + 1) {
+        double *Rj = malloc((size_t)(T + 1) * T * sizeof *Rj);
+        rc = Rj ? 0 : cl_error_set(CL_ENOMEM, "out of memory");
+        for (int i = 0; Rj && i <= T; i++)
+            for (int j = 0; j < T; j++)
+                Rj[(size_t)i * T + j] = cl_json_num(cl_json_at(cl_json_at(R, (size_t)i), (size_t)j));
+        if (Rj) r->metrics.intransigence = cl_metrics_intransigence(r->R, Rj, T);
+        free(Rj);
+    }
+    cl_json_free(doc);
+    return rc;
 }

@@ -51,7 +51,7 @@ static const unsigned char *task_mask(const run *r, int t)
 
 /* Accuracy (and stale-answer rate) of the current predictor on the first
  * `limit` test samples of task t (0 = all). */
-static int eval_task(run *r, int t, int limit, double *acc, double *stale)
+static int eval_task(run *r, int t, int limit, int anytime, double *acc, double *stale)
 {
     const cl_task *k = &r->suite->tasks[t];
     int n = (limit > 0 && limit < k->n_test) ? limit : k->n_test;
@@ -59,7 +59,8 @@ static int eval_task(run *r, int t, int limit, double *acc, double *stale)
     long correct = 0, stale_hits = 0, stale_n = 0;
     for (int i0 = 0; i0 < n; i0 += EVAL_CHUNK) {
         int m = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
-        cl_batch b = {k->test_x + (size_t)i0 * d, k->test_y + i0, m, d, t, C, task_mask(r, t)};
+        cl_batch b = {k->test_x + (size_t)i0 * d, k->test_y + i0, m, d, t, C, task_mask(r, t),
+                      anytime};
         const float *logits;
         int rc;
         if (r->ops->predict) {
@@ -90,7 +91,7 @@ static int eval_all(run *r, int limit, int row)
     int T = r->suite->n_tasks;
     for (int j = 0; j < T; j++) {
         double st = NAN;
-        int rc = eval_task(r, j, limit, &r->accs[j], &st);
+        int rc = eval_task(r, j, limit, row < 0, &r->accs[j], &st);
         if (rc) return rc;
         if (row >= 0) {
             r->res->R[(size_t)row * T + j] = r->accs[j];
@@ -145,7 +146,7 @@ static int train_task(run *r, int t, long *global_step)
 
     double t0 = now_s(), f0 = r->net->flops;
     int rc = r->ops->task_begin ? r->ops->task_begin(r->ctx, r->net, k) : 0;
-    cl_batch b = {r->xb, r->yb, B, r->suite->d, t, r->suite->n_classes, task_mask(r, t)};
+    cl_batch b = {r->xb, r->yb, B, r->suite->d, t, r->suite->n_classes, task_mask(r, t), 0};
     long every = res->steps_per_task / 100 > 0 ? res->steps_per_task / 100 : 1;
     for (long s = 0; rc == 0 && s < res->steps_per_task; s++) {
         next_batch(r, k, B);

@@ -4,9 +4,17 @@
 
 /* Suite families, one file each in tasks/. Explicit, in listing order. */
 extern const cl_suite_family cl_suite_seq_tasks;
+extern const cl_suite_family cl_suite_split;
+extern const cl_suite_family cl_suite_permuted;
+extern const cl_suite_family cl_suite_rotated;
+extern const cl_suite_family cl_suite_fact_stream;
 
 static const cl_suite_family *const families[] = {
     &cl_suite_seq_tasks,
+    &cl_suite_split,
+    &cl_suite_permuted,
+    &cl_suite_rotated,
+    &cl_suite_fact_stream,
 };
 
 #define N_FAMILIES ((int)(sizeof families / sizeof families[0]))

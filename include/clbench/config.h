@@ -33,6 +33,10 @@ int cl_config_new(cl_config **out, const char *suite, cl_scenario sc,
 void cl_config_free(cl_config *c);
 int cl_config_clone(cl_config **out, const cl_config *src);
 
+/* A copy of src for another strategy (its parameters at their defaults):
+ * the same suite, seed and settings, e.g. to find the joint reference. */
+int cl_config_for_strategy(cl_config **out, const cl_config *src, const char *strategy);
+
 /* Applies "ns.name" = value. ns is model, train, suite or a strategy name.
  * A strategy namespace other than this config's strategy is validated
  * against that strategy's table and otherwise ignored, so one --set list can

@@ -15,18 +15,32 @@ int cl_loss_ce(const float *logits /* (B, C) */, const int *y /* (B) */, int B,
 /* Knowledge distillation (Hinton et al. 2015): T^2 * mean over rows of
  * KL(softmax(t/T) || softmax(s/T)), restricted to the units where mask is set.
  * teacher_probs (B, C) are already softened probabilities (zero where the
- * teacher knew nothing); dlogits gets scale * d/ds of that loss. */
+ * teacher knew nothing) and must sum to 1 over the unmasked units, else the
+ * gradient scale * T * (p - q) / B is not the exact gradient of the loss. */
 int cl_loss_distill(const float *student_logits /* (B, C) */,
                     const float *teacher_probs /* (B, C) */, int B, int C,
                     const unsigned char *mask /* (C) or NULL */, float T,
                     float scale, float *dlogits /* (B, C) */, double *loss_out);
 
-/* Row-wise softmax at temperature T into probs (B, C), masked units 0. */
+/* The same two losses with one mask per row: masks (B, C), or NULL for
+ * none. Mixed batches need this in the task scenario, where a replayed
+ * sample is scored by its own task's classes. */
+int cl_loss_ce_rows(const float *logits /* (B, C) */, const int *y /* (B) */,
+                    int B, int C, const unsigned char *masks /* (B, C) or NULL */,
+                    float scale, float *dlogits /* (B, C) */, double *loss_out);
+int cl_loss_distill_rows(const float *student_logits /* (B, C) */,
+                         const float *teacher_probs /* (B, C) */, int B, int C,
+                         const unsigned char *masks /* (B, C) or NULL */, float T,
+                         float scale, float *dlogits /* (B, C) */, double *loss_out);
+
+/* Row-wise softmax at temperature T into probs (B, C), masked units 0.
+ * Every row needs at least one unmasked unit (else the row is NaN). */
 void cl_softmax(const float *logits /* (B, C) */, int B, int C,
                 const unsigned char *mask /* (C) or NULL */, float T,
                 float *probs /* (B, C) */);
 
-/* Index of the largest unmasked logit of one row (ties: lowest index). */
+/* Index of the largest unmasked logit of one row (ties: lowest index);
+ * -1 when every unit is masked. */
 int cl_argmax(const float *row /* (C) */, int C, const unsigned char *mask);
 
 #endif

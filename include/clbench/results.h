@@ -21,4 +21,10 @@ int cl_results_write(const char *root, const cl_config *cfg, const cl_run_result
 /* root/<run-id>/metrics.json for cfg, into buf. */
 void cl_results_metrics_path(const char *root, const cl_config *cfg, char *buf, size_t n);
 
+/* Intransigence against the joint run with the same suite, scenario, seed
+ * and settings under `root`, if that run exists and finished: fills
+ * r->metrics.intransigence and returns 0; CL_ENOTFOUND (no message needed)
+ * when there is no such run. */
+int cl_results_fill_intransigence(const char *root, const cl_config *cfg, cl_run_result *r);
+
 #endif

@@ -26,6 +26,10 @@ typedef struct cl_batch {
     int n_classes;             /* output units of the network */
     const unsigned char *mask; /* (n_classes) units the loss and prediction may
                                   use (task scenario), or NULL for all */
+    int anytime;               /* prediction only: 1 during anytime (curve)
+                                  evaluations, where a strategy with costly
+                                  prediction may use a cheaper path it
+                                  declares; 0 for the R matrix */
 } cl_batch;
 
 typedef struct cl_task {

@@ -1,0 +1,137 @@
+#include <stdlib.h>
+#include <string.h>
+#include "clbench/buffer.h"
+#include "clbench/error.h"
+#include "clbench/rng.h"
+
+int cl_buffer_new(cl_buffer **out, int cap, int d, int n_classes, cl_buffer_policy policy)
+{
+    *out = NULL;
+    if (cap < 1 || d < 1 || n_classes < 1)
+        return cl_error_set(CL_EINVAL, "buffer of %d samples of %d features", cap, d);
+    cl_buffer *b = calloc(1, sizeof *b);
+    if (!b) return cl_error_set(CL_ENOMEM, "out of memory");
+    b->cap = cap;
+    b->d = d;
+    b->n_classes = n_classes;
+    b->policy = policy;
+    b->x = malloc((size_t)cap * d * sizeof *b->x);
+    b->y = malloc((size_t)cap * sizeof *b->y);
+    b->task = malloc((size_t)cap * sizeof *b->task);
+    b->scratch = malloc((size_t)cap * sizeof *b->scratch);
+    b->class_seen = calloc((size_t)n_classes, sizeof *b->class_seen);
+    b->class_n = calloc((size_t)n_classes, sizeof *b->class_n);
+    if (!b->x || !b->y || !b->task || !b->scratch || !b->class_seen || !b->class_n) {
+        cl_buffer_free(b);
+        return cl_error_set(CL_ENOMEM, "out of memory for a buffer of %d samples", cap);
+    }
+    *out = b;
+    return 0;
+}
+
+void cl_buffer_free(cl_buffer *b)
+{
+    if (!b) return;
+    free(b->x);
+    free(b->y);
+    free(b->task);
+    free(b->scratch);
+    free(b->class_seen);
+    free(b->class_n);
+    free(b);
+}
+
+int cl_buffer_policy_parse(cl_buffer_policy *out, const char *name)
+{
+    if (!strcmp(name, "reservoir")) *out = CL_BUFFER_RESERVOIR;
+    else if (!strcmp(name, "balanced")) *out = CL_BUFFER_BALANCED;
+    else return cl_error_set(CL_EINVAL, "unknown buffer selection '%s' (reservoir, balanced)", name);
+    return 0;
+}
+
+static void put(cl_buffer *b, int slot, const float *x, int y, int task)
+{
+    if (slot < b->n) b->class_n[b->y[slot]]--;
+    memcpy(b->x + (size_t)slot * b->d, x, (size_t)b->d * sizeof(float));
+    b->y[slot] = y;
+    b->task[slot] = task;
+    b->class_n[y]++;
+}
+
+/* A uniformly chosen stored slot holding class c (c has >= 1 member). */
+static int random_slot_of(const cl_buffer *b, int c, gsl_rng *rng)
+{
+    long k = (long)cl_rng_below(rng, (unsigned long)b->class_n[c]);
+    for (int i = 0; i < b->n; i++)
+        if (b->y[i] == c && k-- == 0) return i;
+    CL_ASSERT(0);
+    return -1;
+}
+
+static void offer_balanced(cl_buffer *b, const float *x, int y, int task, gsl_rng *rng)
+{
+    int largest = 0;
+    for (int c = 0; c < b->n_classes; c++)
+        if (b->class_n[c] > largest) largest = b->class_n[c];
+    if (b->class_n[y] < largest) {
+        /* Evict from one of the largest classes, chosen uniformly. */
+        int ties = 0;
+        for (int c = 0; c < b->n_classes; c++) ties += b->class_n[c] == largest;
+        long pick = (long)cl_rng_below(rng, (unsigned long)ties);
+        int victim = 0;
+        for (int c = 0; c < b->n_classes; c++)
+            if (b->class_n[c] == largest && pick-- == 0) {
+                victim = c;
+                break;
+            }
+        put(b, random_slot_of(b, victim, rng), x, y, task);
+    } else if (cl_rng_below(rng, (unsigned long)b->class_seen[y]) < (unsigned long)b->class_n[y]) {
+        put(b, random_slot_of(b, y, rng), x, y, task);
+    }
+}
+
+void cl_buffer_offer(cl_buffer *b, const float *x, int y, int task, gsl_rng *rng)
+{
+    CL_ASSERT(y >= 0 && y < b->n_classes);
+    b->class_seen[y]++;
+    if (b->n < b->cap) {
+        put(b, b->n, x, y, task);
+        b->n++;
+    } else if (b->policy == CL_BUFFER_RESERVOIR) {
+        unsigned long j = cl_rng_below(rng, (unsigned long)b->seen + 1);
+        if (j < (unsigned long)b->cap) put(b, (int)j, x, y, task);
+    } else {
+        offer_balanced(b, x, y, task, rng);
+    }
+    b->seen++;
+}
+
+void cl_buffer_offer_batch(cl_buffer *b, const cl_batch *batch, gsl_rng *rng)
+{
+    for (int i = 0; i < batch->n; i++)
+        cl_buffer_offer(b, batch->x + (size_t)i * batch->d, batch->y[i], batch->task, rng);
+}
+
+int cl_buffer_sample(cl_buffer *b, int n, gsl_rng *rng, float *x, int *y, int *task)
+{
+    if (n > b->n) n = b->n;
+    for (int i = 0; i < b->n; i++) b->scratch[i] = i;
+    /* Partial Fisher-Yates: the first n entries become a uniform draw
+     * without replacement. */
+    for (int i = 0; i < n; i++) {
+        int j = i + (int)cl_rng_below(rng, (unsigned long)(b->n - i));
+        int t = b->scratch[i];
+        b->scratch[i] = b->scratch[j];
+        b->scratch[j] = t;
+        int s = b->scratch[i];
+        memcpy(x + (size_t)i * b->d, b->x + (size_t)s * b->d, (size_t)b->d * sizeof(float));
+        y[i] = b->y[s];
+        if (task) task[i] = b->task[s];
+    }
+    return n;
+}
+
+size_t cl_buffer_bytes(const cl_buffer *b)
+{
+    return (size_t)b->cap * ((size_t)b->d * sizeof(float) + 2 * sizeof(int));
+}

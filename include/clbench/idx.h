@@ -1,0 +1,70 @@
+/* MNIST-format (IDX) files, plain or gzip: unsigned-byte images (n, rows,
+ * cols) and labels (n). Every defect (bad magic, wrong type or rank, absurd
+ * dimensions, truncation, trailing bytes, corrupt gzip, labels out of range,
+ * image/label count mismatch) is a CL_EDATA error whose one-line message
+ * names the file and what is wrong. */
+#ifndef CLBENCH_IDX_H
+#define CLBENCH_IDX_H
+
+#include <stddef.h>
+#include <gsl/gsl_rng.h>
+#include "clbench/task.h"
+
+typedef struct cl_idx_set {
+    int n;                /* samples */
+    int rows, cols;       /* image shape; d = rows * cols */
+    unsigned char *pix;   /* (n, rows * cols) raw pixels */
+    unsigned char *label; /* (n) */
+} cl_idx_set;
+
+/* Reads an image file and its label file; labels must be < n_classes. */
+int cl_idx_load(cl_idx_set **out, const char *images_path, const char *labels_path,
+                int n_classes);
+void cl_idx_free(cl_idx_set *s);
+
+/* The train and test files of a dataset folder: for each of
+ * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
+ * t10k-labels-idx1-ubyte, the plain file or the same name with .gz. */
+typedef struct cl_idx_files {
+    char train_images[4096], train_labels[4096];
+    char test_images[4096], test_labels[4096];
+} cl_idx_files;
+
+/* Finds the four files in dir; CL_EINVAL with a message saying which files
+ * to put where when one is missing. */
+int cl_idx_find_files(cl_idx_files *out, const char *dir);
+
+/* Where `fmnist` lives when no --data-dir is given (Debian's
+ * dataset-fashion-mnist package). */
+#define CL_IDX_FMNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+/* Loads the train and test sets of dataset `name` (the part of a suite name
+ * after "split-", "permuted-", ...): from data_dir when given, else from the
+ * dataset's default folder (fmnist only); other names need data_dir and the
+ * message says so. Labels must be in 0..9. */
+int cl_idx_load_dataset(cl_idx_set **train, cl_idx_set **test, const char *name,
+                        const char *data_dir);
+
+/* Indices of the samples of `s` with label c, in a seeded random order:
+ * idx (s->n) receives them, the count is returned. */
+int cl_idx_class_indices(const cl_idx_set *s, int c, int *idx, gsl_rng *rng);
+
+/* Per-task input transform for suites that reuse one dataset under T
+ * different views (permuted, rotated): src and dst are (rows * cols). */
+typedef void (*cl_idx_transform)(const void *ctx, int task, int rows, int cols,
+                                 const float *src, float *dst);
+
+/* Builds T tasks over dataset `name`, each a seeded random subset of the
+ * train and test sets (n_train / n_test samples; 0 = all) seen through
+ * fn(ctx, t, ...). Labels: the digit in the domain scenario; 10 t + digit
+ * with the task's mask in the task scenario. `what` describes the transform
+ * in the recipe. */
+int cl_idx_build_transformed(cl_suite **out, const char *suite_name, const char *name,
+                             int T, int n_train, int n_test, cl_scenario sc,
+                             const char *data_dir, gsl_rng *rng, cl_idx_transform fn,
+                             const void *ctx, const char *what);
+
+/* Pixel bytes to floats in [0, 1]. */
+void cl_idx_scale(float *dst /* (n) */, const unsigned char *src /* (n) */, size_t n);
+
+#endif

@@ -1,0 +1,127 @@
+/* joint: the reference upper bound. Every step trains on a batch drawn
+ * uniformly from the union of all tasks seen so far, as if the data had
+ * never stopped being available. Intransigence is measured against it. */
+#include <stdlib.h>
+#include <string.h>
+#include "clbench/error.h"
+#include "clbench/loss.h"
+#include "clbench/rng.h"
+#include "clbench/strategy.h"
+
+static const cl_param_spec joint_params[] = {{NULL, 0, NULL, 0, 0, NULL, NULL}};
+
+typedef struct joint {
+    gsl_rng *rng;               /* not owned */
+    cl_strategy_env env;
+    const cl_task **seen;       /* (n_tasks) tasks seen so far, not owned */
+    int n_seen;
+    long total;                 /* training samples in seen tasks */
+    size_t bytes;               /* what keeping them costs */
+    int cap;                    /* rows of the buffers below */
+    float *x;                   /* (cap, d) the drawn batch */
+    int *y;                     /* (cap) */
+    unsigned char *masks;       /* (cap, n_classes) per-row masks, task scenario */
+} joint;
+
+static int joint_create(void **out, const cl_params *p, const cl_strategy_env *env,
+                        const cl_model *net, gsl_rng *rng)
+{
+    (void)p, (void)net;
+    joint *j = calloc(1, sizeof *j);
+    if (!j) return cl_error_set(CL_ENOMEM, "out of memory");
+    j->rng = rng;
+    j->env = *env;
+    j->seen = calloc((size_t)env->n_tasks, sizeof *j->seen);
+    if (!j->seen) {
+        free(j);
+        return cl_error_set(CL_ENOMEM, "out of memory");
+    }
+    *out = j;
+    return 0;
+}
+
+static int joint_task_begin(void *ctx, cl_model *net, const cl_task *t)
+{
+    (void)net;
+    joint *j = ctx;
+    for (int i = 0; i < j->n_seen; i++)
+        if (j->seen[i] == t) return 0;
+    CL_ASSERT(j->n_seen < j->env.n_tasks);
+    j->seen[j->n_seen++] = t;
+    j->total += t->n_train;
+    j->bytes += (size_t)t->n_train * ((size_t)j->env.d * sizeof(float) + sizeof(int));
+    return 0;
+}
+
+static int reserve(joint *j, int n)
+{
+    if (n <= j->cap) return 0;
+    free(j->x);
+    free(j->y);
+    free(j->masks);
+    j->x = malloc((size_t)n * j->env.d * sizeof *j->x);
+    j->y = malloc((size_t)n * sizeof *j->y);
+    j->masks = malloc((size_t)n * j->env.n_classes);
+    if (!j->x || !j->y || !j->masks) {
+        j->cap = 0;
+        return cl_error_set(CL_ENOMEM, "out of memory for a joint batch of %d", n);
+    }
+    j->cap = n;
+    return 0;
+}
+
+static int joint_observe(void *ctx, cl_model *net, const cl_batch *b)
+{
+    joint *j = ctx;
+    if (j->n_seen == 0) return cl_strategy_sgd_step(net, b);
+    int rc = reserve(j, b->n);
+    if (rc) return rc;
+    int d = j->env.d, C = j->env.n_classes;
+    for (int i = 0; i < b->n; i++) {
+        long s = (long)cl_rng_below(j->rng, (unsigned long)j->total);
+        int t = 0;
+        while (s >= j->seen[t]->n_train) s -= j->seen[t++]->n_train;
+        memcpy(j->x + (size_t)i * d, j->seen[t]->train_x + (size_t)s * d, (size_t)d * sizeof(float));
+        j->y[i] = j->seen[t]->train_y[s];
+        memcpy(j->masks + (size_t)i * C, j->seen[t]->classes, (size_t)C);
+    }
+    const unsigned char *masks = j->env.scenario == CL_SCENARIO_TASK ? j->masks : NULL;
+    const float *logits;
+    cl_model_zero_grad(net);
+    if ((rc = cl_model_forward(net, j->x, b->n, &logits))) return rc;
+    if ((rc = cl_loss_ce_rows(logits, j->y, b->n, C, masks, 1.0f, net->dlogits, NULL))) return rc;
+    if ((rc = cl_model_backward(net, net->dlogits))) return rc;
+    cl_model_step(net);
+    return 0;
+}
+
+static void joint_ledger(const void *ctx, cl_ledger *out)
+{
+    const joint *j = ctx;
+    out->extra_bytes = j->bytes;
+}
+
+static void joint_destroy(void *ctx)
+{
+    joint *j = ctx;
+    if (!j) return;
+    free(j->seen);
+    free(j->x);
+    free(j->y);
+    free(j->masks);
+    free(j);
+}
+
+const cl_strategy_ops cl_strategy_joint = {
+    .version = CL_STRATEGY_OPS_VERSION,
+    .name = "joint",
+    .summary = "reference upper bound: trains on the union of all tasks seen so far",
+    .reference = "joint training / multi-task upper bound (e.g. Lopez-Paz & Ranzato 2017)",
+    .params = joint_params,
+    .assumes = {.task_boundaries = true, .task_id_at_test = false, .stores_samples = true},
+    .create = joint_create,
+    .task_begin = joint_task_begin,
+    .observe = joint_observe,
+    .ledger = joint_ledger,
+    .destroy = joint_destroy,
+};
