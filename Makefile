@@ -74,7 +74,7 @@ test:
 	@$(MAKE) --no-print-directory check
 
 check: $(BIN) $(TESTBIN)
-	CL_THREADS=1 $(TESTBIN) --jobs 2
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp CL_THREADS=1 $(TESTBIN) --jobs 2
 
 install: $(BIN) $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/clbench

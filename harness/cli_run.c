@@ -5,15 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "clbench/cli.h"
 #include "clbench/config.h"
 #include "clbench/error.h"
-#include "clbench/fsutil.h"
-#include "clbench/json.h"
-#include "clbench/results.h"
-#include "clbench/runner.h"
-#include "clbench/table.h"
 
 #define MAX_SETS 128
 #define MAX_CELLS 4096
@@ -22,7 +16,13 @@ void cl_cli_usage(FILE *f)
 {
     fprintf(f,
         "usage: clbench --strategy NAME[,NAME...]|all --suite NAME [options]\n"
+        "       clbench run FILE.yaml [--out DIR] [--threads N] [--format table|json] [--quiet]\n"
+        "                         [--force] [--dry-run]   (an experiment file or a run's config.yaml)\n"
         "       clbench list\n"
+        "       clbench report DIR_OR_FILE... [--format md|csv|tex|json] [--level 0.95] [--out FILE]\n"
+        "       clbench plot DIR_OR_FILE... [--format pdf|png|svg] [--out DIR] [--level 0.95]\n"
+        "       clbench compare BASELINE CURRENT [--max-drop 0.02] [--alpha 0.05] [--metrics M,...]\n"
+        "                       [--strict] [--format md|text]   (exit 3 on a regression)\n"
         "       clbench --help | --version\n"
         "\n"
         "options:\n"
@@ -190,21 +190,6 @@ static int expand_strategies(const char *spec, const char **names, int *n)
     return 0;
 }
 
-typedef struct progress_ctx {
-    const cl_config *cfg;
-    int cell, cells;
-} progress_ctx;
-
-static void show_progress(void *user, const cl_progress *p)
-{
-    const progress_ctx *pc = user;
-    double frac = (p->task + (double)p->step / p->steps_per_task) / p->n_tasks;
-    double eta = frac > 0.01 ? p->elapsed_s * (1 - frac) / frac : 0;
-    fprintf(stderr, "\r\033[K[%d/%d] %s %s s%lu: task %d/%d step %ld/%ld  %.1fs, eta %.0fs",
-            pc->cell + 1, pc->cells, pc->cfg->strategy, pc->cfg->suite, pc->cfg->seed,
-            p->task + 1, p->n_tasks, p->step, p->steps_per_task, p->elapsed_s, eta);
-}
-
 /* Builds and validates every cell before anything runs, so bad input exits
  * 2 with no result written. */
 static int build_cells(const run_opts *o, cl_config **cells, int *n)
@@ -245,113 +230,18 @@ static int build_cells(const run_opts *o, cl_config **cells, int *n)
     return 0;
 }
 
-/* Runs one cell unless its metrics.json exists; leaves the parsed
- * metrics.json in *doc. Returns an exit code. */
-static int run_cell(const run_opts *o, const cl_config *c, int idx, int n, cl_json **doc)
-{
-    char path[4096], dir[4096];
-    cl_results_metrics_path(o->out, c, path, sizeof path);
-    if (!o->force && cl_fs_exists(path)) {
-        if (!o->quiet) fprintf(stderr, "clbench: %s exists, not re-running (--force to)\n", path);
-    } else {
-        progress_ctx pc = {c, idx, n};
-        cl_run_opts ro = {NULL, &pc};
-        if (!o->quiet && isatty(STDERR_FILENO)) ro.progress = show_progress;
-        cl_run_result *r;
-        int rc = cl_run_execute(&r, c, &ro);
-        if (ro.progress) fprintf(stderr, "\r\033[K");
-        if (rc == 0) {
-            int jr = cl_results_fill_intransigence(o->out, c, r);
-            if (jr != 0 && jr != CL_ENOTFOUND) rc = jr;
-        }
-        if (rc == 0) {
-            rc = cl_results_write(o->out, c, r, dir, sizeof dir);
-            cl_run_result_free(r);
-        }
-        if (rc) {
-            fprintf(stderr, "clbench: %s\n", cl_error_last());
-            return cl_error_exit_code(rc);
-        }
-    }
-    if (cl_json_parse_file(doc, path) != 0) {
-        fprintf(stderr, "clbench: %s\n", cl_error_last());
-        return 1;
-    }
-    return 0;
-}
-
-static int registry_index(const cl_json *doc)
-{
-    const char *name = cl_json_str(cl_json_get(doc, "strategy"));
-    for (int i = 0; name && i < cl_strategy_count(); i++)
-        if (!strcmp(cl_strategy_at(i)->name, name)) return i;
-    return cl_strategy_count();
-}
-
-/* Rows in registry order (naive first, joint last) whatever ran first. */
-static void print_comparison(cl_json **docs, int n)
-{
-    const cl_json **sorted = malloc((size_t)n * sizeof *sorted);
-    if (!sorted) return;
-    for (int i = 0; i < n; i++) {
-        int k = i;
-        while (k > 0 && registry_index(sorted[k - 1]) > registry_index(docs[i])) {
-            sorted[k] = sorted[k - 1];
-            k--;
-        }
-        sorted[k] = docs[i];
-    }
-    cl_table_print_comparison(stdout, sorted, n);
-    free(sorted);
-}
-
 int cl_cli_run_flags(int argc, char **argv)
 {
     run_opts o = {0};
     if (parse_args(&o, argc, argv)) return 2;
     static cl_config *cells[MAX_CELLS];
-    int n = 0, code = 0;
+    int n = 0;
     if (build_cells(&o, cells, &n)) {
         for (int i = 0; i < n; i++) cl_config_free(cells[i]);
         return 2;
     }
-    cl_json **docs = calloc((size_t)n, sizeof *docs);
-    if (!docs) {
-        fprintf(stderr, "clbench: out of memory\n");
-        code = 1;
-    }
-    int done = 0;
-    for (int i = 0; docs && i < n && code == 0; i++) {
-        code = run_cell(&o, cells[i], i, n, &docs[i]);
-        if (code == 0) done++;
-    }
-    int diverged = 0;
-    for (int i = 0; i < done; i++) {
-        const char *status = cl_json_str(cl_json_get(docs[i], "status"));
-        diverged |= status && strcmp(status, "ok") != 0;
-    }
-    if (code == 0 && done > 0) {
-        if (!strcmp(o.format, "json")) {
-            for (int i = 0; i < done; i++) {
-                char path[4096];
-                char *text;
-                cl_results_metrics_path(o.out, cells[i], path, sizeof path);
-                if (cl_fs_read_all(path, &text, NULL) == 0) {
-                    printf("%s%s", done > 1 ? (i ? ",\n" : "[\n") : "", text);
-                    free(text);
-                }
-            }
-            if (done > 1) printf("]\n");
-        } else if (done == 1) {
-            cl_table_print_run(stdout, docs[0]);
-        } else {
-            print_comparison(docs, done);
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        cl_config_free(cells[i]);
-        if (docs) cl_json_free(docs[i]);
-    }
-    free(docs);
-    return code ? code : diverged ? 1 : 0;
+    cl_exec_opts eo = {o.out, o.format, o.quiet, o.force};
+    int code = cl_cli_exec_cells(cells, n, &eo);
+    for (int i = 0; i < n; i++) cl_config_free(cells[i]);
+    return code;
 }

@@ -187,7 +187,13 @@ void cl_config_yaml(const cl_config *c, cl_strbuf *b)
     cl_strbuf_printf(b, "seed: %lu\n", c->seed);
     cl_strbuf_printf(b, "scenario: %s\n", cl_scenario_name(c->scenario));
     cl_strbuf_printf(b, "threads: %d\n", c->threads);
-    if (c->data_dir[0]) cl_strbuf_printf(b, "data_dir: \"%s\"\n", c->data_dir);
+    if (c->data_dir[0]) {
+        /* Single-quoted YAML: only the quote itself needs escaping (doubled). */
+        cl_strbuf_puts(b, "data_dir: '");
+        for (const char *p = c->data_dir; *p; p++)
+            cl_strbuf_printf(b, *p == '\'' ? "''" : "%c", *p);
+        cl_strbuf_puts(b, "'\n");
+    }
     yaml_section(b, "suite", c->suite, c->suite_p);
     yaml_section(b, "strategy", c->strategy, c->strat);
     yaml_section(b, "model", NULL, c->model);

@@ -175,16 +175,12 @@ static int cmp_runs(const cl_run_doc *a, const cl_run_doc *b)
 
 static int cmp_runs_q(const void *a, const void *b) { return cmp_runs(a, b); }
 
-/* "lambda=10, online=true": the strategy parameters in which this cell
- * differs from another cell of the same suite, scenario and strategy. */
-static void label_cell(const cl_runset *s, cl_cell *c)
+/* Appends "key=value" for every member of section `sec` whose value differs
+ * in some other cell of the same suite, scenario and strategy. */
+static void label_section(const cl_runset *s, const cl_run_doc *r, const char *sec,
+                          const char *prefix, cl_strbuf *b, int *shown)
 {
-    const cl_run_doc *r = &s->runs[c->runs[0]];
-    const cl_json *p = cl_json_get(r->doc, "params");
-    cl_strbuf b;
-    cl_strbuf_init(&b);
-    cl_strbuf_puts(&b, r->strategy);
-    int shown = 0;
+    const cl_json *p = cl_json_get(r->doc, sec);
     for (size_t k = 0; k < cl_json_len(p); k++) {
         const char *key = cl_json_key_at(p, k);
         cl_strbuf mine;
@@ -198,13 +194,30 @@ static void label_cell(const cl_runset *s, cl_cell *c)
                 continue;
             cl_strbuf theirs;
             cl_strbuf_init(&theirs);
-            cl_json_dump(&theirs, cl_json_get(cl_json_get(o->doc, "params"), key));
+            cl_json_dump(&theirs, cl_json_get(cl_json_get(o->doc, sec), key));
             differs = strcmp(mine.s ? mine.s : "", theirs.s ? theirs.s : "") != 0;
             cl_strbuf_release(&theirs);
         }
-        if (differs) cl_strbuf_printf(&b, "%s%s=%s", shown++ ? ", " : " (", key, mine.s ? mine.s : "");
+        if (differs)
+            cl_strbuf_printf(b, "%s%s%s=%s", (*shown)++ ? ", " : " (", prefix, key,
+                             mine.s ? mine.s : "");
         cl_strbuf_release(&mine);
     }
+}
+
+/* "ewc (lambda=10, train.lr=0.001)": the settings in which this cell differs
+ * from another cell of the same suite, scenario and strategy. */
+static void label_cell(const cl_runset *s, cl_cell *c)
+{
+    const cl_run_doc *r = &s->runs[c->runs[0]];
+    cl_strbuf b;
+    cl_strbuf_init(&b);
+    cl_strbuf_puts(&b, r->strategy);
+    int shown = 0;
+    label_section(s, r, "params", "", &b, &shown);
+    label_section(s, r, "suite_params", "suite.", &b, &shown);
+    label_section(s, r, "model", "model.", &b, &shown);
+    label_section(s, r, "train", "train.", &b, &shown);
     if (shown) cl_strbuf_puts(&b, ")");
     c->label_buf = b.s;
     c->label = b.s ? b.s : r->strategy;

@@ -5,9 +5,20 @@
 /* Every strategy, one file each in strategies/. Explicit, in listing order:
  * the order `--strategy all` runs and tables print. */
 extern const cl_strategy_ops cl_strategy_naive;
+extern const cl_strategy_ops cl_strategy_joint;
+extern const cl_strategy_ops cl_strategy_replay;
+extern const cl_strategy_ops cl_strategy_ewc;
+extern const cl_strategy_ops cl_strategy_sleep;
+extern const cl_strategy_ops cl_strategy_episodic;
 
 static const cl_strategy_ops *const strategies[] = {
     &cl_strategy_naive,
+    /* memory strategies are listed here, between the two bounds */
+    &cl_strategy_ewc,
+    &cl_strategy_replay,
+    &cl_strategy_sleep,
+    &cl_strategy_episodic,
+    &cl_strategy_joint,
 };
 
 #define N_STRATEGIES ((int)(sizeof strategies / sizeof strategies[0]))

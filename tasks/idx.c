@@ -14,26 +14,69 @@
 #define IDX_MAX_N 100000000
 #define IDX_MAX_SIDE 4096
 
-/* Reads exactly n bytes; CL_EDATA naming the file on truncation or a gzip
- * error. gzread also reads plain (non-gzip) files transparently. */
-static int read_exact(gzFile f, const char *path, void *buf, size_t n, const char *what)
+/* Reads up to n bytes, stopping short only at the end of the file; *got says
+ * how many arrived. CL_EDATA naming the file on a gzip error. gzread also
+ * reads plain (non-gzip) files transparently. */
+static int read_upto(gzFile f, const char *path, void *buf, size_t n, size_t *got)
 {
-    size_t got = 0;
-    while (got < n) {
-        unsigned chunk = n - got > (1u << 30) ? 1u << 30 : (unsigned)(n - got);
-        int r = gzread(f, (char *)buf + got, chunk);
+    *got = 0;
+    while (*got < n) {
+        unsigned chunk = n - *got > (1u << 30) ? 1u << 30 : (unsigned)(n - *got);
+        int r = gzread(f, (char *)buf + *got, chunk);
         if (r < 0) {
             int zerr;
             const char *msg = gzerror(f, &zerr);
             return cl_error_set(CL_EDATA, "%s: corrupt gzip data (%s)", path, msg);
         }
         if (r == 0) break;
-        got += (size_t)r;
+        *got += (size_t)r;
     }
-    if (got < n)
-        return cl_error_set(CL_EDATA, "%s: truncated: %s needs %zu bytes, file has %zu", path,
-                            what, n, got);
     return 0;
+}
+
+static int truncated(const char *path, const char *what, size_t n, size_t got)
+{
+    return cl_error_set(CL_EDATA, "%s: truncated: %s needs %zu bytes, file has %zu", path, what,
+                        n, got);
+}
+
+static int read_exact(gzFile f, const char *path, void *buf, size_t n, const char *what)
+{
+    size_t got;
+    int rc = read_upto(f, path, buf, n, &got);
+    return rc ? rc : got < n ? truncated(path, what, n, got) : 0;
+}
+
+/* The n payload bytes, in a buffer grown as they arrive: a header declaring
+ * far more than the file holds (within the limits, up to 1.6e15 bytes) then
+ * costs a truncation message, not an allocation of the declared size. */
+static int read_payload(gzFile f, const char *path, size_t n, const char *what,
+                        unsigned char **out)
+{
+    size_t cap = n < (1u << 20) ? n : 1u << 20, got = 0;
+    unsigned char *buf = malloc(cap);
+    int rc = buf ? 0 : cl_error_set(CL_ENOMEM, "%s: out of memory for %zu bytes", path, cap);
+    while (rc == 0) {
+        size_t more;
+        rc = read_upto(f, path, buf + got, cap - got, &more);
+        got += more;
+        if (rc || got < cap || cap == n) break;
+        size_t grown = cap > n / 2 ? n : 2 * cap;
+        unsigned char *b = realloc(buf, grown);
+        if (!b) {
+            rc = cl_error_set(CL_ENOMEM, "%s: out of memory for %zu bytes", path, grown);
+            break;
+        }
+        buf = b;
+        cap = grown;
+    }
+    if (rc == 0 && got < n) rc = truncated(path, what, n, got);
+    if (rc) {
+        free(buf);
+        buf = NULL;
+    }
+    *out = buf;
+    return rc;
 }
 
 static unsigned be32(const unsigned char *p)
@@ -93,9 +136,7 @@ static int read_file(const char *path, int rank, unsigned dims[3], unsigned char
     if (rc) return rc;
     size_t n = dims[0];
     for (int i = 1; i < rank; i++) n *= dims[i];
-    *data = malloc(n);
-    if (!*data) rc = cl_error_set(CL_ENOMEM, "%s: out of memory for %zu bytes", path, n);
-    if (rc == 0) rc = read_exact(f, path, *data, n, rank == 3 ? "the pixel data" : "the labels");
+    rc = read_payload(f, path, n, rank == 3 ? "the pixel data" : "the labels", data);
     if (rc == 0) rc = expect_end(f, path);
     gzclose(f);
     if (rc) {
@@ -203,9 +244,11 @@ int cl_idx_class_indices(const cl_idx_set *s, int c, int *idx, gsl_rng *rng)
     return n;
 }
 
+/* A division, as the recipe says: b * (1.0f / 255) is one ulp off b / 255 for
+ * half the byte values. */
 void cl_idx_scale(float *dst, const unsigned char *src, size_t n)
 {
-    for (size_t i = 0; i < n; i++) dst[i] = (float)src[i] * (1.0f / 255.0f);
+    for (size_t i = 0; i < n; i++) dst[i] = (float)src[i] / 255.0f;
 }
 
 /* n of the set's samples in seeded random order (all when n is 0). */

@@ -1,6 +1,8 @@
 /* rotated-<dataset>: every task is the dataset rotated by a fixed angle
- * (task t at t * angle_step degrees), bilinear interpolation about the
- * image centre, zero outside (Lopez-Paz & Ranzato 2017 use rotated MNIST). */
+ * (task t at t * angle_step degrees, counter-clockwise as displayed with row
+ * 0 at the top: at 90 degrees the top-right corner moves to the top-left),
+ * bilinear interpolation about the image centre, zero outside (Lopez-Paz &
+ * Ranzato 2017 use rotated MNIST). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,15 +23,25 @@ static float at(const float *img, int rows, int cols, int r, int c)
     return r >= 0 && r < rows && c >= 0 && c < cols ? img[r * cols + c] : 0.0f;
 }
 
-/* dst(r, c) = src at the point that rotates onto (r, c), bilinearly. */
+/* Within 1e-9 of a grid line counts as on it: cos(pi / 2) is 6e-17, not 0,
+ * and without this a quarter turn would blend in a neighbour at weight 1e-17
+ * instead of moving pixels exactly. */
+static double snap(double v)
+{
+    double k = round(v);
+    return fabs(v - k) < 1e-9 ? k : v;
+}
+
+/* dst(r, c) = src at the point that rotates onto (r, c), bilinearly: with
+ * a = -angle, dst(r, c) = src(c, cols - 1 - r) at 90 degrees on a square. */
 static void rotate(const void *ctx, int t, int rows, int cols, const float *src, float *dst)
 {
     double a = -(*(const double *)ctx) * t * (3.14159265358979323846 / 180.0);
     double ca = cos(a), sa = sin(a), cy = (rows - 1) / 2.0, cx = (cols - 1) / 2.0;
     for (int r = 0; r < rows; r++)
         for (int c = 0; c < cols; c++) {
-            double y = ca * (r - cy) - sa * (c - cx) + cy;
-            double x = sa * (r - cy) + ca * (c - cx) + cx;
+            double y = snap(ca * (r - cy) - sa * (c - cx) + cy);
+            double x = snap(sa * (r - cy) + ca * (c - cx) + cx);
             int r0 = (int)floor(y), c0 = (int)floor(x);
             float fy = (float)(y - r0), fx = (float)(x - c0);
             float top = at(src, rows, cols, r0, c0) * (1 - fx) + at(src, rows, cols, r0, c0 + 1) * fx;

@@ -278,7 +278,7 @@ Test(config, yaml_text)
     cr_assert_null(strstr(y, "data_dir"));
     free(y);
     snprintf(c->data_dir, sizeof c->data_dir, "/tmp/data");
-    yaml_has(c, "\ndata_dir: \"/tmp/data\"\n");
+    yaml_has(c, "\ndata_dir: '/tmp/data'\n");
     cl_config_free(c);
 }
 

@@ -24,7 +24,8 @@ void cl_idx_free(cl_idx_set *s);
 
 /* The train and test files of a dataset folder: for each of
  * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
- * t10k-labels-idx1-ubyte, the plain file or the same name with .gz. */
+ * t10k-labels-idx1-ubyte, the plain file if it exists, else the same name
+ * with .gz. */
 typedef struct cl_idx_files {
     char train_images[4096], train_labels[4096];
     char test_images[4096], test_labels[4096];
