@@ -200,7 +200,7 @@ static int build_cells(const run_opts *o, cl_config **cells, int *n)
     cl_scenario sc = CL_SCENARIO_CLASS;
     const cl_suite_family *fam;
     if (!o->scenario && cl_suite_family_find(&fam, o->suite) == 0)
-        while (!(fam->scenarios & (1u << sc)) && sc < CL_SCENARIO_DOMAIN) sc++;
+        sc = cl_suite_family_default_scenario(fam);
     if (o->scenario && cl_scenario_parse(&sc, o->scenario)) {
         fprintf(stderr, "clbench: --scenario: %s\n", cl_error_last());
         return -1;

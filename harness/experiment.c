@@ -664,7 +664,7 @@ static cl_scenario default_scenario(const char *suite)
     const cl_suite_family *fam;
     cl_scenario sc = CL_SCENARIO_CLASS;
     if (cl_suite_family_find(&fam, suite) == 0)
-        while (!(fam->scenarios & (1u << sc)) && sc < CL_SCENARIO_DOMAIN) sc++;
+        sc = cl_suite_family_default_scenario(fam);
     return sc;
 }
 

@@ -50,3 +50,12 @@ int cl_suite_family_find(const cl_suite_family **out, const char *suite_name)
                                 families[i]->name);
     return cl_error_set(CL_EINVAL, "unknown suite '%s' (valid: %s)", suite_name, list);
 }
+
+cl_scenario cl_suite_family_default_scenario(const cl_suite_family *f)
+{
+    static const cl_scenario preference[] = {CL_SCENARIO_CLASS, CL_SCENARIO_DOMAIN, CL_SCENARIO_TASK};
+    for (int i = 0; i < 3; i++)
+        if (f->scenarios & (1u << preference[i])) return preference[i];
+    CL_ASSERT(0 && "a suite family supports no scenario");
+    return CL_SCENARIO_CLASS;
+}

@@ -84,6 +84,10 @@ typedef struct cl_suite_family {
 /* The registry: an explicit table in tasks/registry.c. */
 int cl_suite_family_count(void);
 const cl_suite_family *cl_suite_family_at(int i);
+/* The scenario a suite runs in when none is named: class when the family
+ * supports it, else domain (one label set, as in fact-stream), else task. */
+cl_scenario cl_suite_family_default_scenario(const cl_suite_family *f);
+
 /* Finds the family serving `suite_name`; CL_EINVAL with the valid names. */
 int cl_suite_family_find(const cl_suite_family **out, const char *suite_name);
 
