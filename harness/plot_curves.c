@@ -73,8 +73,32 @@ static int parse_line(const char *p, const char *eol, long *v /* (3) */, double 
     return e == eol && len > 0 && isfinite(*acc) ? 0 : -1;
 }
 
-/* Reads step,trained_task,task,accuracy rows with tasks in 1..T. */
-static int curve_read(curve *c, const char *path, int T)
+static int push(curve *c, int *cap, long step, int trained, int task, double acc)
+{
+    if (c->n == *cap) {
+        *cap = *cap ? 2 * *cap : 256;
+        long *st = realloc(c->step, (size_t)*cap * sizeof *st);
+        if (st) c->step = st;
+        int *tr = realloc(c->trained, (size_t)*cap * sizeof *tr);
+        if (tr) c->trained = tr;
+        int *tk = realloc(c->task, (size_t)*cap * sizeof *tk);
+        if (tk) c->task = tk;
+        double *ac = realloc(c->acc, (size_t)*cap * sizeof *ac);
+        if (ac) c->acc = ac;
+        if (!st || !tr || !tk || !ac) return cl_error_set(CL_ENOMEM, "out of memory");
+    }
+    c->step[c->n] = step;
+    c->trained[c->n] = trained;
+    c->task[c->n] = task;
+    c->acc[c->n] = acc;
+    c->n++;
+    return 0;
+}
+
+/* Reads step,trained_task,task,accuracy rows with tasks in 1..T, after a
+ * step 0 of the untrained network (row 0 of R: curve.csv starts after the
+ * first training steps). A step 0 in the file would override it. */
+static int curve_read(curve *c, const char *path, const cl_json *R, int T)
 {
     memset(c, 0, sizeof *c);
     char *text;
@@ -82,6 +106,13 @@ static int curve_read(curve *c, const char *path, int T)
     int rc = cl_fs_read_all(path, &text, &len);
     if (rc) return rc;
     int cap = 0, line = 1;
+    for (int j = 0; rc == 0 && j < T; j++)
+        rc = push(c, &cap, 0, 1, j + 1, cl_json_num(cl_json_at(cl_json_at(R, 0), (size_t)j)));
+    if (rc) {
+        free(text);
+        curve_free(c);
+        return rc;
+    }
     const char *p = text, *end = text + len;
     const char *eol = memchr(p, '\n', len);
     if (!eol) eol = end;
@@ -105,29 +136,10 @@ static int curve_read(curve *c, const char *path, int T)
                                         "tasks in 1..%d", path, line, T);
             break;
         }
-        if (c->n == cap) {
-            cap = cap ? 2 * cap : 256;
-            long *st = realloc(c->step, (size_t)cap * sizeof *st);
-            if (st) c->step = st;
-            int *tr = realloc(c->trained, (size_t)cap * sizeof *tr);
-            if (tr) c->trained = tr;
-            int *tk = realloc(c->task, (size_t)cap * sizeof *tk);
-            if (tk) c->task = tk;
-            double *ac = realloc(c->acc, (size_t)cap * sizeof *ac);
-            if (ac) c->acc = ac;
-            if (!st || !tr || !tk || !ac) {
-                rc = cl_error_set(CL_ENOMEM, "out of memory reading %s", path);
-                break;
-            }
-        }
-        c->step[c->n] = v[0];
-        c->trained[c->n] = (int)v[1];
-        c->task[c->n] = (int)v[2];
-        c->acc[c->n] = acc;
-        c->n++;
+        rc = push(c, &cap, v[0], (int)v[1], (int)v[2], acc);
     }
     free(text);
-    if (rc == 0 && c->n == 0) rc = cl_error_set(CL_EDATA, "%s: no curve points", path);
+    if (rc == 0 && c->n == T) rc = cl_error_set(CL_EDATA, "%s: no curve points", path);
     if (rc) curve_free(c);
     return rc;
 }
@@ -196,7 +208,8 @@ static int write_dat(cl_strbuf *dat, const grid *g, const char *label, double le
     double *x = malloc((size_t)g->n_runs * sizeof *x); /* (runs) */
     if (!x) return cl_error_set(CL_ENOMEM, "out of memory");
     cl_strbuf_printf(dat, "# anytime accuracy of %s: mean over %d seeds, %g%% Student-t interval"
-                          " (lo = hi = mean below 2 seeds)\n", label, g->n_runs, 100 * level);
+                          " (lo = hi = mean below 2 seeds); step 0 is the untrained network "
+                          "(row 0 of R)\n", label, g->n_runs, 100 * level);
     for (int t = 0; t < g->T; t++) {
         cl_strbuf_printf(dat, "%s# task %d\n# step mean lo hi n\n", t ? "\n\n" : "", t + 1);
         has[t] = 0;
@@ -300,8 +313,9 @@ int cl_plot_curves(cl_plot_group *g, int k)
             continue;
         }
         /* T comes from R, checked by the heatmap: (T+1) x T. */
-        T = (int)cl_json_len(cl_json_at(cl_json_get(r->doc, "R"), 0));
-        rc = curve_read(&cs[n], path, T);
+        const cl_json *R = cl_json_get(r->doc, "R");
+        T = (int)cl_json_len(cl_json_at(R, 0));
+        rc = curve_read(&cs[n], path, R, T);
         if (rc == 0) n++;
     }
     grid gr = {0};
