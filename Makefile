@@ -47,6 +47,15 @@ $(BUILD)/obj/%.o: %.c
 # Tests find the binary under test through this define.
 $(BUILD)/obj/tests/%.o: CPPFLAGS += -DCL_TEST_BIN='"$(BUILD)/clbench"'
 
+# The hot elementwise loops (optimiser, backward passes, knn distances,
+# episodic adaptation) vectorise only at -O3, sqrtf only without errno and
+# compare-and-select only without trapping math (nothing reads FP exception
+# flags). No reassociation: every value is as at -O2 (tests/test_model.c
+# checks the optimiser bit for bit). They rebuild when these flags change.
+HOT_OBJ := $(addprefix $(BUILD)/obj/,harness/model.o harness/knn.o strategies/episodic.o)
+$(HOT_OBJ): CFLAGS += -O3 -fno-math-errno -fno-trapping-math
+$(HOT_OBJ): Makefile
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
@@ -76,6 +85,21 @@ test:
 check: $(BIN) $(TESTBIN)
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp CL_THREADS=1 $(TESTBIN) --jobs 2
 
+# Runs a 4-cell `clbench sweep --slurm --submit` through a real one-node Slurm
+# that tests/slurm/run.sh starts and stops (root; Debian slurm-wlm and munge;
+# exit 77 when those are missing).
+.PHONY: test-slurm
+test-slurm: $(BIN)
+	sh tests/slurm/run.sh $(BIN)
+
+# clbench against PyTorch, OpenBLAS sgemm and FAISS on the same work, one
+# Markdown table on stdout (not part of `make test`; installs its peers,
+# python3-torch and libfaiss-dev, when missing; about 10 minutes).
+bench:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory $(BIN) $(LIB)
+	sh bench/run $(BUILD)
+
 install: $(BIN) $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/clbench
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/clbench
@@ -85,4 +109,33 @@ install: $(BIN) $(LIB)
 clean:
 	rm -rf build build-san
 
+# libFuzzer targets tests/fuzz/fuzz_*.c (clang and libclang-rt-14-dev; not
+# part of `make test`, whose unit tests replay the stored inputs): each is
+# linked with ASan and UBSan against the library built the same way, then
+# run for FUZZ_SECONDS on its seed corpus by tests/fuzz/run.sh, which prints
+# a summary and fails if any target crashed. Everything goes to FUZZ_OUT.
+FUZZ_OUT     ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS  := -std=c11 -g -O1 -Wall -MMD -MP -fno-omit-frame-pointer $(PKG_CFLAGS) \
+                -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_OUT)/clang/%.o)
+
+$(FUZZ_OUT)/clang/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_OUT)/clang/libclbench.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_OUT)/bin/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OUT)/clang/libclbench.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) -DCL_FUZZ_LIBFUZZER $(FUZZ_CFLAGS) -fsanitize=fuzzer $< \
+	    $(FUZZ_OUT)/clang/libclbench.a $(LDLIBS) -o $@
+
+fuzz: $(FUZZ_NAMES:%=$(FUZZ_OUT)/bin/fuzz_%)
+	sh tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+-include $(FUZZ_OBJ:.o=.d)
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/harness/main.d

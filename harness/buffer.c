@@ -1,3 +1,4 @@
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "clbench/buffer.h"
@@ -134,4 +135,44 @@ int cl_buffer_sample(cl_buffer *b, int n, gsl_rng *rng, float *x, int *y, int *t
 size_t cl_buffer_bytes(const cl_buffer *b)
 {
     return (size_t)b->cap * ((size_t)b->d * sizeof(float) + 2 * sizeof(int));
+}
+
+void cl_buffer_save(const cl_buffer *b, cl_ckpt_writer *w)
+{
+    cl_ckpt_put_i64(w, b->cap);
+    cl_ckpt_put_i64(w, b->d);
+    cl_ckpt_put_i64(w, b->n_classes);
+    cl_ckpt_put_i64(w, b->policy);
+    cl_ckpt_put_i64(w, b->n);
+    cl_ckpt_put_i64(w, b->seen);
+    cl_ckpt_put_f32s(w, b->x, (size_t)b->n * b->d);
+    cl_ckpt_put_i32s(w, b->y, (size_t)b->n);
+    cl_ckpt_put_i32s(w, b->task, (size_t)b->n);
+    cl_ckpt_put_longs(w, b->class_seen, (size_t)b->n_classes);
+    cl_ckpt_put_i32s(w, b->class_n, (size_t)b->n_classes);
+}
+
+int cl_buffer_load(cl_buffer *b, cl_ckpt_reader *r, int n_tasks)
+{
+    int cap, d, C, policy, n;
+    int rc;
+    if ((rc = cl_ckpt_get_int(r, "the buffer size", &cap, b->cap, b->cap)) ||
+        (rc = cl_ckpt_get_int(r, "the buffer's features", &d, b->d, b->d)) ||
+        (rc = cl_ckpt_get_int(r, "the buffer's classes", &C, b->n_classes, b->n_classes)) ||
+        (rc = cl_ckpt_get_int(r, "the buffer policy", &policy, (int)b->policy, (int)b->policy)) ||
+        (rc = cl_ckpt_get_int(r, "the buffered samples", &n, 0, b->cap)) ||
+        (rc = cl_ckpt_get_long(r, "the samples offered", &b->seen, n, LONG_MAX)) ||
+        (rc = cl_ckpt_get_f32s(r, b->x, (size_t)n * b->d)) ||
+        (rc = cl_ckpt_get_i32s(r, b->y, (size_t)n)) ||
+        (rc = cl_ckpt_get_i32s(r, b->task, (size_t)n)) ||
+        (rc = cl_ckpt_get_longs(r, b->class_seen, (size_t)b->n_classes)) ||
+        (rc = cl_ckpt_get_i32s(r, b->class_n, (size_t)b->n_classes)))
+        return rc;
+    b->n = n;
+    /* Labels index the class counts and task ids the callers' tables. */
+    for (int i = 0; i < n; i++)
+        if (b->y[i] < 0 || b->y[i] >= b->n_classes || b->task[i] < 0 || b->task[i] >= n_tasks)
+            return cl_ckpt_error(r, "buffered sample %d has label %d, task %d", i, b->y[i],
+                                 b->task[i]);
+    return 0;
 }

@@ -1,6 +1,8 @@
 /* Runs a list of validated cells for the run front ends (flags and
- * experiment files): skip finished runs, write each run's folder, fill
- * intransigence from the joint run, then print the tables or the JSON. */
+ * experiment files): skip finished runs, checkpoint and resume, write each
+ * run's folder, fill intransigence from the joint run, then print the
+ * tables or the JSON. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 typedef struct progress_ctx {
     const cl_config *cfg;
     int cell, cells;
+    const char *dir, *ckpt; /* the run's folder and its checkpoint.bin */
 } progress_ctx;
 
 static void show_progress(void *user, const cl_progress *p)
@@ -29,33 +32,111 @@ static void show_progress(void *user, const cl_progress *p)
             p->task + 1, p->n_tasks, p->step, p->steps_per_task, p->elapsed_s, eta);
 }
 
+/* Written atomically: a kill leaves the previous checkpoint or the new one
+ * under the final name, never part of one. */
+static int save_checkpoint(void *user, const void *data, size_t len, int tasks_done)
+{
+    (void)tasks_done;
+    const progress_ctx *pc = user;
+    int rc = cl_fs_mkdirs(pc->dir);
+    return rc ? rc : cl_fs_write_atomic(pc->ckpt, data, len);
+}
+
+/* After metrics.json: the checkpoint and any temporary left by a run
+ * killed while writing one (checkpoint.bin.tmp.<pid>). */
+static void remove_checkpoint(const char *dir, const char *ckpt)
+{
+    unlink(ckpt);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (!strncmp(e->d_name, "checkpoint.bin.tmp.", 19)) {
+            char p[4096];
+            if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < (int)sizeof p) unlink(p);
+        }
+    closedir(d);
+}
+
+/* With --resume, the run's checkpoint when there is one: *blob (caller
+ * frees) stays NULL otherwise. Returns an exit code. */
+static int read_checkpoint(const cl_exec_opts *o, const progress_ctx *pc, char **blob, size_t *len)
+{
+    *blob = NULL;
+    if (!cl_fs_exists(pc->ckpt)) {
+        if (o->resume && !o->quiet)
+            fprintf(stderr, "clbench: no checkpoint in %s, starting from the first task\n", pc->dir);
+        return 0;
+    }
+    if (!o->resume) {
+        if (!o->quiet)
+            fprintf(stderr, "clbench: %s exists; starting over (--resume continues from it)\n",
+                    pc->ckpt);
+        return 0;
+    }
+    int rc = cl_fs_read_all(pc->ckpt, blob, len);
+    if (rc) {
+        fprintf(stderr, "clbench: %s\n", cl_error_last());
+        return cl_error_exit_code(rc);
+    }
+    return 0;
+}
+
+/* Runs one cell, checkpointing after each task and with o->resume going on
+ * from its checkpoint; writes its folder. Returns an exit code. */
+static int execute_cell(const cl_exec_opts *o, const cl_config *c, int idx, int n)
+{
+    char id[256], dir[4096], ckpt[4096], out_dir[4096];
+    cl_config_run_id(c, id, sizeof id);
+    if (snprintf(dir, sizeof dir, "%s/%s", o->out, id) >= (int)sizeof dir ||
+        snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", dir) >= (int)sizeof ckpt) {
+        fprintf(stderr, "clbench: results path too long under '%s'\n", o->out);
+        return 2;
+    }
+    progress_ctx pc = {c, idx, n, dir, ckpt};
+    cl_run_opts ro = {.user = &pc, .checkpoint = save_checkpoint};
+    char *blob;
+    int code = read_checkpoint(o, &pc, &blob, &ro.resume_len);
+    if (code) return code;
+    int resuming = blob != NULL;
+    ro.resume = blob;
+    ro.resume_name = ckpt;
+    if (!o->quiet && isatty(STDERR_FILENO)) ro.progress = show_progress;
+    cl_run_result *r = NULL;
+    int rc = cl_run_execute(&r, c, &ro);
+    free(blob);
+    if (ro.progress) fprintf(stderr, "\r\033[K");
+    if (rc == 0 && r->resumed_after > 0 && !o->quiet)
+        fprintf(stderr, "clbench: %s resumed after task %d of %d\n", id, r->resumed_after, r->T);
+    if (rc == 0) {
+        int jr = cl_results_fill_intransigence(o->out, c, r);
+        if (jr != 0 && jr != CL_ENOTFOUND) rc = jr;
+    }
+    if (rc == 0) rc = cl_results_write(o->out, c, r, out_dir, sizeof out_dir);
+    cl_run_result_free(r);
+    if (rc == 0) remove_checkpoint(dir, ckpt);
+    if (rc == CL_EDATA && resuming && !strncmp(cl_error_last(), ckpt, strlen(ckpt))) {
+        fprintf(stderr, "clbench: %s; delete it or run without --resume\n", cl_error_last());
+        return cl_error_exit_code(rc);
+    }
+    if (rc) {
+        fprintf(stderr, "clbench: %s\n", cl_error_last());
+        return cl_error_exit_code(rc);
+    }
+    return 0;
+}
+
 /* Runs one cell unless its metrics.json exists; leaves the parsed
  * metrics.json in *doc. Returns an exit code. */
 static int run_cell(const cl_exec_opts *o, const cl_config *c, int idx, int n, cl_json **doc)
 {
-    char path[4096], dir[4096];
+    char path[4096];
     cl_results_metrics_path(o->out, c, path, sizeof path);
     if (!o->force && cl_fs_exists(path)) {
         if (!o->quiet) fprintf(stderr, "clbench: %s exists, not re-running (--force to)\n", path);
     } else {
-        progress_ctx pc = {c, idx, n};
-        cl_run_opts ro = {NULL, &pc};
-        if (!o->quiet && isatty(STDERR_FILENO)) ro.progress = show_progress;
-        cl_run_result *r;
-        int rc = cl_run_execute(&r, c, &ro);
-        if (ro.progress) fprintf(stderr, "\r\033[K");
-        if (rc == 0) {
-            int jr = cl_results_fill_intransigence(o->out, c, r);
-            if (jr != 0 && jr != CL_ENOTFOUND) rc = jr;
-        }
-        if (rc == 0) {
-            rc = cl_results_write(o->out, c, r, dir, sizeof dir);
-            cl_run_result_free(r);
-        }
-        if (rc) {
-            fprintf(stderr, "clbench: %s\n", cl_error_last());
-            return cl_error_exit_code(rc);
-        }
+        int code = execute_cell(o, c, idx, n);
+        if (code) return code;
     }
     if (cl_json_parse_file(doc, path) != 0) {
         fprintf(stderr, "clbench: %s\n", cl_error_last());

@@ -14,7 +14,7 @@
 typedef struct exp_opts {
     const char *file, *out, *format;
     int threads; /* 0: the file's */
-    int quiet, force, dry_run;
+    int quiet, force, resume, dry_run;
 } exp_opts;
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -27,7 +27,7 @@ static int usage_error(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, " (usage: clbench run FILE.yaml [--out DIR] [--threads N] "
-                    "[--format table|json] [--quiet] [--force] [--dry-run])\n");
+                    "[--format table|json] [--quiet] [--force] [--resume] [--dry-run])\n");
     return -1;
 }
 
@@ -37,7 +37,7 @@ static int parse_args(exp_opts *o, int argc, char **argv)
         {"out", required_argument, 0, 'o'},    {"threads", required_argument, 0, 't'},
         {"format", required_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'},
         {"force", no_argument, 0, 'F'},        {"dry-run", no_argument, 0, 'n'},
-        {0, 0, 0, 0}};
+        {"resume", no_argument, 0, 'R'},       {0, 0, 0, 0}};
     o->out = "results/runs";
     o->format = "table";
     opterr = 0;
@@ -65,6 +65,7 @@ static int parse_args(exp_opts *o, int argc, char **argv)
         case 'q': o->quiet = 1; break;
         case 'F': o->force = 1; break;
         case 'n': o->dry_run = 1; break;
+        case 'R': o->resume = 1; break;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
             if (optopt) {
@@ -102,7 +103,7 @@ int cl_cli_run(int argc, char **argv)
             printf("%s\n", id);
         }
     } else {
-        cl_exec_opts eo = {o.out, o.format, o.quiet, o.force};
+        cl_exec_opts eo = {o.out, o.format, o.quiet, o.force, o.resume};
         code = cl_cli_exec_cells(cells, n, &eo);
     }
     cl_experiment_free(e);

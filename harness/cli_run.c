@@ -17,7 +17,10 @@ void cl_cli_usage(FILE *f)
     fprintf(f,
         "usage: clbench --strategy NAME[,NAME...]|all --suite NAME [options]\n"
         "       clbench run FILE.yaml [--out DIR] [--threads N] [--format table|json] [--quiet]\n"
-        "                         [--force] [--dry-run]   (an experiment file or a run's config.yaml)\n"
+        "                         [--force] [--resume] [--dry-run]   (an experiment file or a run's config.yaml)\n"
+        "       clbench sweep FILE.yaml [--out DIR] [-j N] [--threads N] [--dry-run] [--force] [--quiet]\n"
+        "                           [--slurm [--submit] [--partition P] [--time T] [--cpus-per-task C]\n"
+        "                           [--mem MB] [--script PATH]]   (cells as separate processes)\n"
         "       clbench list\n"
         "       clbench report DIR_OR_FILE... [--format md|csv|tex|json] [--level 0.95] [--out FILE]\n"
         "       clbench plot DIR_OR_FILE... [--format pdf|png|svg] [--out DIR] [--level 0.95]\n"
@@ -37,6 +40,7 @@ void cl_cli_usage(FILE *f)
         "  --threads N     OpenBLAS threads per run (default 1)\n"
         "  --format F      table | json (default table)\n"
         "  --force         re-run even when the run's metrics.json exists\n"
+        "  --resume        go on from each unfinished run's checkpoint.bin (written after every task)\n"
         "  --quiet         no progress on stderr\n"
         "\n"
         "exit codes: 0 ok, 1 runtime failure or diverged run, 2 usage or input error\n");
@@ -47,7 +51,7 @@ typedef struct run_opts {
     const char *suite, *scenario, *out, *format, *data_dir;
     unsigned long seed;
     long seeds;
-    int threads, quiet, force;
+    int threads, quiet, force, resume;
     const char *sets[MAX_SETS];
     int n_sets;
 } run_opts;
@@ -74,7 +78,7 @@ static int parse_args(run_opts *o, int argc, char **argv)
         {"out", required_argument, 0, 'o'},      {"threads", required_argument, 0, 't'},
         {"format", required_argument, 0, 'f'},   {"quiet", no_argument, 0, 'q'},
         {"force", no_argument, 0, 'F'},          {"data-dir", required_argument, 0, 'd'},
-        {0, 0, 0, 0}};
+        {"resume", no_argument, 0, 'R'},         {0, 0, 0, 0}};
     snprintf(o->strategies, sizeof o->strategies, "naive");
     o->suite = "seq-tasks";
     o->scenario = NULL; /* the suite's first: class when it has one */
@@ -138,6 +142,7 @@ static int parse_args(run_opts *o, int argc, char **argv)
             break;
         case 'q': o->quiet = 1; break;
         case 'F': o->force = 1; break;
+        case 'R': o->resume = 1; break;
         case ':':
             fprintf(stderr, "clbench: option '%s' needs a value\n", argv[optind - 1]);
             return -1;
@@ -240,7 +245,7 @@ int cl_cli_run_flags(int argc, char **argv)
         for (int i = 0; i < n; i++) cl_config_free(cells[i]);
         return 2;
     }
-    cl_exec_opts eo = {o.out, o.format, o.quiet, o.force};
+    cl_exec_opts eo = {o.out, o.format, o.quiet, o.force, o.resume};
     int code = cl_cli_exec_cells(cells, n, &eo);
     for (int i = 0; i < n; i++) cl_config_free(cells[i]);
     return code;

@@ -43,6 +43,11 @@ int cl_config_new(cl_config **out, const char *suite, cl_scenario sc,
                             cl_scenario_name(sc));
     if (strlen(suite) >= sizeof((cl_config *)0)->suite)
         return cl_error_set(CL_EINVAL, "suite name too long: '%s'", suite);
+    /* Families like split-* take any dataset name, and the suite name goes
+     * into the run id (a folder name) and config.yaml unquoted. */
+    if (suite[strspn(suite, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")])
+        return cl_error_set(CL_EINVAL, "suite '%s': a suite name holds only letters, digits, "
+                            "'.', '_' and '-'", suite);
     cl_config *c = calloc(1, sizeof *c);
     if (!c) return cl_error_set(CL_ENOMEM, "out of memory");
     snprintf(c->suite, sizeof c->suite, "%s", suite);
@@ -181,6 +186,65 @@ static void yaml_section(cl_strbuf *b, const char *head, const char *name, const
     }
 }
 
+/* The code point of the UTF-8 sequence at s, its length in *len; 0 for an
+ * invalid sequence. */
+static unsigned long utf8_cp(const unsigned char *s, size_t *len)
+{
+    unsigned long cp;
+    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+    if (n == 0 || s[0] >= 0xF5) return 0;
+    cp = s[0] & (0x7F >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    static const unsigned long least[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    *len = n;
+    return cp;
+}
+
+/* What a YAML reader takes literally inside quotes: printable, and not one
+ * of the line breaks (NEL, LS, PS) that it would fold into a space. */
+static int yaml_literal_cp(unsigned long cp)
+{
+    return (cp >= 0x20 && cp < 0x7F) || (cp >= 0xA0 && cp <= 0xD7FF && cp != 0x2028 &&
+                                         cp != 0x2029) ||
+           (cp >= 0xE000 && cp <= 0xFFFD && cp != 0xFEFF) || (cp >= 0x10000 && cp <= 0x10FFFF);
+}
+
+/* A path as a YAML scalar that reads back as the same bytes: single-quoted
+ * (only the quote is doubled) when every character is literal there, else
+ * double-quoted with escapes for control bytes and breaks. Bytes that are
+ * not UTF-8 cannot be written in YAML; they are kept, and reading the file
+ * back then fails with the reader's message. */
+static void yaml_path(cl_strbuf *b, const char *path)
+{
+    const unsigned char *s = (const unsigned char *)path;
+    int plain = 1;
+    for (size_t i = 0, n = 1; plain && s[i]; i += n) {
+        n = 1;
+        plain = s[i] < 0x80 ? yaml_literal_cp(s[i]) : yaml_literal_cp(utf8_cp(s + i, &n));
+    }
+    if (plain) {
+        cl_strbuf_puts(b, "'");
+        for (const char *p = path; *p; p++) cl_strbuf_printf(b, *p == '\'' ? "''" : "%c", *p);
+        cl_strbuf_puts(b, "'");
+        return;
+    }
+    cl_strbuf_puts(b, "\"");
+    for (size_t i = 0, n = 1; s[i]; i += n) {
+        unsigned long cp = s[i];
+        n = 1;
+        if (cp >= 0x80 && !(cp = utf8_cp(s + i, &n))) cl_strbuf_printf(b, "%c", s[i]);
+        else if (cp == '"' || cp == '\\') cl_strbuf_printf(b, "\\%c", (char)cp);
+        else if (yaml_literal_cp(cp)) cl_strbuf_printf(b, "%.*s", (int)n, (const char *)s + i);
+        else if (cp <= 0xFF) cl_strbuf_printf(b, "\\x%02lx", cp);
+        else cl_strbuf_printf(b, "\\u%04lx", cp); /* none above 0xFF is past 0xFFFF */
+    }
+    cl_strbuf_puts(b, "\"");
+}
+
 void cl_config_yaml(const cl_config *c, cl_strbuf *b)
 {
     cl_strbuf_puts(b, "# clbench effective config: `clbench run` on this file repeats the run\n");
@@ -188,11 +252,9 @@ void cl_config_yaml(const cl_config *c, cl_strbuf *b)
     cl_strbuf_printf(b, "scenario: %s\n", cl_scenario_name(c->scenario));
     cl_strbuf_printf(b, "threads: %d\n", c->threads);
     if (c->data_dir[0]) {
-        /* Single-quoted YAML: only the quote itself needs escaping (doubled). */
-        cl_strbuf_puts(b, "data_dir: '");
-        for (const char *p = c->data_dir; *p; p++)
-            cl_strbuf_printf(b, *p == '\'' ? "''" : "%c", *p);
-        cl_strbuf_puts(b, "'\n");
+        cl_strbuf_puts(b, "data_dir: ");
+        yaml_path(b, c->data_dir);
+        cl_strbuf_puts(b, "\n");
     }
     yaml_section(b, "suite", c->suite, c->suite_p);
     yaml_section(b, "strategy", c->strategy, c->strat);

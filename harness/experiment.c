@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 #include "clbench/error.h"
 #include "clbench/experiment.h"
@@ -864,6 +865,9 @@ int cl_experiment_parse(cl_experiment **out, const char *name, const char *text,
 int cl_experiment_load(cl_experiment **out, const char *path)
 {
     *out = NULL;
+    struct stat st; /* a folder opens, then fails to read with a vague message */
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return cl_error_set(CL_EINVAL, "%s: is a folder, not an experiment file", path);
     char *text;
     size_t len;
     int rc = cl_fs_read_all(path, &text, &len);

@@ -85,21 +85,35 @@ static void sift_up(float *dist, int *idx, int pos)
 /* Offers keys [k0, k0 + kb) with distances row (kb) to one query's heap of
  * size h (capacity K); returns the new size. Keys arrive in increasing
  * index order, so a candidate only enters a full heap when strictly
- * closer than its root. */
+ * closer than its root. Once the heap is full, almost every key loses to
+ * the root, so keys are first tested eight at a time against it (a
+ * comparison the compiler vectorises) and only a group with a winner is
+ * walked one key at a time. */
 static int offer_row(const float *row, int k0, int kb, const unsigned char *allow, int K,
                      float *dist, int *idx, int h)
 {
-    for (int j = 0; j < kb; j++) {
+    int j = 0;
+    for (; j < kb && h < K; j++) {
         if (allow && !allow[k0 + j]) continue;
-        float d = row[j];
-        if (h < K) {
-            dist[h] = d;
-            idx[h] = k0 + j;
-            sift_up(dist, idx, h++);
-        } else if (d < dist[0]) {
-            dist[0] = d;
-            idx[0] = k0 + j;
-            sift_down(dist, idx, K, 0);
+        dist[h] = row[j];
+        idx[h] = k0 + j;
+        sift_up(dist, idx, h++);
+    }
+    for (; j < kb; j += 8) {
+        int n = kb - j < 8 ? kb - j : 8;
+        if (n == 8) {
+            float root = dist[0];
+            int any = 0;
+            for (int l = 0; l < 8; l++) any |= row[j + l] < root;
+            if (!any) continue;
+        }
+        for (int l = 0; l < n; l++) {
+            float d = row[j + l];
+            if (d < dist[0] && (!allow || allow[k0 + j + l])) {
+                dist[0] = d;
+                idx[0] = k0 + j + l;
+                sift_down(dist, idx, K, 0);
+            }
         }
     }
     return h;

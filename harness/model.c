@@ -198,40 +198,84 @@ static void square(float *restrict dst, const float *restrict src, size_t n)
     for (size_t i = 0; i < n; i++) dst[i] = src[i] * src[i];
 }
 
+/* tb (n) += the column sums of d (B, n), row by row. */
+static void add_rows(float *restrict tb, const float *restrict d, int B, int n)
+{
+    for (int i = 0; i < B; i++) {
+        const float *row = d + (size_t)i * n;
+        for (int j = 0; j < n; j++) tb[j] += row[j];
+    }
+}
+
+/* One pass over dx (B, n), the gradient at the output of a ReLU layer with
+ * output a (B, n): gates it (a > 0 iff active) and adds its column sums,
+ * the layer's bias gradient, into tb (n). With sq (B, n) non-NULL the
+ * squares go to sq and their sums to tb (the squared backward). Each tb[j]
+ * sums the rows in the same order as add_rows. */
+static void gate_rows(float *restrict dx, const float *restrict a, float *restrict tb,
+                      float *restrict sq, int B, int n)
+{
+    for (int i = 0; i < B; i++) {
+        float *row = dx + (size_t)i * n;
+        const float *ar = a + (size_t)i * n;
+        if (sq) {
+            float *sr = sq + (size_t)i * n;
+            for (int j = 0; j < n; j++) {
+                float v = ar[j] <= 0.0f ? 0.0f : row[j];
+                row[j] = v;
+                sr[j] = v * v;
+                tb[j] += v * v;
+            }
+        } else {
+            for (int j = 0; j < n; j++) {
+                float v = ar[j] <= 0.0f ? 0.0f : row[j];
+                row[j] = v;
+                tb[j] += v;
+            }
+        }
+    }
+}
+
+/* Per layer, top down: the weight gradient (one sgemm), then the gradient
+ * at the layer's input (one sgemm), gated and summed into the lower layer's
+ * bias gradient in one pass. The top layer's bias gradient comes straight
+ * from dlogits. */
 int cl_model_backward_into(cl_model *m, const float *dlogits, float *target, int squared)
 {
     int B = m->batch;
     CL_ASSERT(B >= 1 && m->x);
+    int top = m->n_layers - 1;
     const float *d = dlogits; /* (B, n_out of layer l) */
-    for (int l = m->n_layers - 1; l >= 0; l--) {
+    const float *dd = d;      /* d, or its square */
+    if (squared) {
+        square(m->sq_d, d, (size_t)B * m->layers[top].n_out);
+        dd = m->sq_d;
+    }
+    {
+        const cl_layer *L = &m->layers[top];
+        add_rows(target + L->offset + (size_t)L->n_in * L->n_out, dd, B, L->n_out);
+    }
+    for (int l = top; l >= 0; l--) {
         const cl_layer *L = &m->layers[l];
         const float *a = l ? m->acts[l] : m->x; /* (B, n_in) layer input */
-        float *tw = target + L->offset;
-        float *tb = tw + (size_t)L->n_in * L->n_out;
-        const float *dd = d, *aa = a;
+        const float *aa = a;
         if (squared) {
-            square(m->sq_d, d, (size_t)B * L->n_out);
             square(m->sq_a, a, (size_t)B * L->n_in);
-            dd = m->sq_d;
             aa = m->sq_a;
         }
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->n_out, L->n_in, B,
-                    1.0f, dd, L->n_out, aa, L->n_in, 1.0f, tw, L->n_in);
-        for (int i = 0; i < B; i++) {
-            const float *row = dd + (size_t)i * L->n_out;
-            for (int j = 0; j < L->n_out; j++) tb[j] += row[j];
-        }
+                    1.0f, dd, L->n_out, aa, L->n_in, 1.0f, target + L->offset, L->n_in);
         m->flops += 2.0 * B * L->n_in * L->n_out;
         if (l == 0) break;
-        /* dL/da for the layer below, gated by its ReLU (a > 0 iff active). */
         float *dx = m->delta[l & 1];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, L->n_in, L->n_out,
                     1.0f, d, L->n_out, L->w, L->n_in, 0.0f, dx, L->n_in);
         m->flops += 2.0 * B * L->n_in * L->n_out;
-        size_t n = (size_t)B * L->n_in;
-        for (size_t i = 0; i < n; i++)
-            if (a[i] <= 0.0f) dx[i] = 0.0f;
+        const cl_layer *below = &m->layers[l - 1];
+        float *tb = target + below->offset + (size_t)below->n_in * below->n_out;
+        gate_rows(dx, a, tb, squared ? m->sq_d : NULL, B, L->n_in);
         d = dx;
+        dd = squared ? m->sq_d : dx;
     }
     return 0;
 }
@@ -246,7 +290,15 @@ void cl_model_zero_grad(cl_model *m)
     memset(m->grads, 0, m->n_params * sizeof(float));
 }
 
-static void step_sgd(cl_model *m)
+/* The optimiser passes stream every parameter once per step and are the
+ * largest cost beside sgemm. They are compiled for AVX2 as well as the
+ * baseline (the loader picks one), and the Makefile compiles this file at
+ * -O3 with -fno-math-errno so that sqrtf and the divide vectorise. Every
+ * element is computed by the same IEEE operations either way, so the
+ * results do not depend on the clone chosen. */
+#define CL_HOT __attribute__((target_clones("avx2", "default")))
+
+CL_HOT static void step_sgd(cl_model *m)
 {
     const cl_optim_config *o = &m->opt;
     float *restrict p = m->params, *restrict buf = m->opt_m;
@@ -265,7 +317,7 @@ static void step_sgd(cl_model *m)
     }
 }
 
-static void step_adam(cl_model *m)
+CL_HOT static void step_adam(cl_model *m)
 {
     const cl_optim_config *o = &m->opt;
     float *restrict p = m->params, *restrict mm = m->opt_m, *restrict vv = m->opt_v;

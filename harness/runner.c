@@ -1,9 +1,12 @@
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/resource.h>
 #include <cblas.h>
+#include "clbench/ckpt.h"
 #include "clbench/error.h"
 #include "clbench/loss.h"
 #include "clbench/rng.h"
@@ -256,6 +259,209 @@ static void log_row(run *r, const char *head, int row)
     cl_strbuf_puts(&r->res->log, "\n");
 }
 
+/* ---- checkpoints ---------------------------------------------------------
+ * What a run holds at a task boundary, beyond what the config rebuilds
+ * (suite, shapes, buffers sized from it): the results so far, the network
+ * and optimiser, the four RNG states, and the strategy's own state. The
+ * order array needs no saving: every task starts from the identity and a
+ * shuffle drawn from rng_data. Timings are saved so totals stay roughly
+ * right, but they are the one thing a resumed run does not reproduce. */
+
+static void save_meta(const run *r, cl_ckpt_writer *w, int done, long step)
+{
+    char id[256];
+    cl_config_run_id(r->cfg, id, sizeof id);
+    cl_ckpt_section(w, "META");
+    cl_ckpt_put_str(w, id);
+    cl_ckpt_put_str(w, "clbench " CL_VERSION " (" CL_GIT_REV ")");
+    cl_ckpt_put_i64(w, r->res->T);
+    cl_ckpt_put_i64(w, (int64_t)r->net->n_params);
+    cl_ckpt_put_i64(w, done);
+    cl_ckpt_put_i64(w, step);
+}
+
+static void save_results(const run *r, cl_ckpt_writer *w, double now)
+{
+    const cl_run_result *res = r->res;
+    size_t cells = (size_t)(res->T + 1) * res->T;
+    const cl_curve *c = &res->curve;
+    cl_ckpt_section(w, "RSLT");
+    cl_ckpt_put_f64s(w, res->R, cells);
+    cl_ckpt_put_i64(w, res->stale != NULL);
+    if (res->stale) cl_ckpt_put_f64s(w, res->stale, cells);
+    cl_ckpt_put_i64(w, c->n);
+    cl_ckpt_put_longs(w, c->step, (size_t)c->n);
+    cl_ckpt_put_i32s(w, c->stage, (size_t)c->n);
+    cl_ckpt_put_f64s(w, c->acc, (size_t)c->n * c->T);
+    cl_ckpt_put_f64(w, res->train_flops);
+    cl_ckpt_put_f64(w, res->eval_flops);
+    cl_ckpt_put_f64(w, res->train_s);
+    cl_ckpt_put_f64(w, res->eval_s);
+    cl_ckpt_put_f64(w, now - r->t0);
+    cl_ckpt_put_str(w, res->log.s ? res->log.s : "");
+}
+
+/* Not the gradients: every observe zeroes them before use. */
+static void save_model(const cl_model *m, cl_ckpt_writer *w)
+{
+    cl_ckpt_section(w, "MODL");
+    cl_ckpt_put_f32s(w, m->params, m->n_params);
+    cl_ckpt_put_f32s(w, m->opt_m, m->n_params);
+    cl_ckpt_put_f32s(w, m->opt_v, m->n_params);
+    cl_ckpt_put_i64(w, m->opt_t);
+    cl_ckpt_put_f64(w, m->flops);
+}
+
+static void save_rngs(const run *r, cl_ckpt_writer *w)
+{
+    gsl_rng *const rngs[] = {r->rng_suite, r->rng_init, r->rng_data, r->rng_strat};
+    cl_ckpt_section(w, "RNGS");
+    for (size_t i = 0; i < sizeof rngs / sizeof rngs[0]; i++) {
+        cl_ckpt_put_str(w, gsl_rng_name(rngs[i]));
+        cl_ckpt_put_bytes(w, gsl_rng_state(rngs[i]), gsl_rng_size(rngs[i]));
+    }
+}
+
+/* Hands the run's state after `done` tasks to opts->checkpoint. */
+static int checkpoint(run *r, int done, long step)
+{
+    if (!r->opts || !r->opts->checkpoint || !r->ops->save || !r->ops->load) return 0;
+    cl_ckpt_writer *w;
+    int rc = cl_ckpt_writer_new(&w);
+    if (rc) return rc;
+    save_meta(r, w, done, step);
+    save_results(r, w, now_s());
+    save_model(r->net, w);
+    save_rngs(r, w);
+    cl_ckpt_section(w, "STRT");
+    rc = r->ops->save(r->ctx, w);
+    const void *data;
+    size_t len;
+    if (rc == 0) rc = cl_ckpt_writer_finish(w, &data, &len);
+    if (rc == 0) rc = r->opts->checkpoint(r->opts->user, data, len, done);
+    cl_ckpt_writer_free(w);
+    return rc;
+}
+
+static int load_meta(run *r, cl_ckpt_reader *rd, int *done, long *step)
+{
+    char id[256], want[256], build[256];
+    long T, n_params;
+    int rc = cl_ckpt_open(rd, "META");
+    if (rc == 0) rc = cl_ckpt_get_str(rd, id, sizeof id);
+    if (rc == 0) rc = cl_ckpt_get_str(rd, build, sizeof build);
+    if (rc) return rc;
+    cl_config_run_id(r->cfg, want, sizeof want);
+    if (strcmp(id, want) != 0)
+        return cl_ckpt_error(rd, "it is a checkpoint of run %s, not of %s", id, want);
+    /* Bit-identical results need the same code: refuse another build. */
+    if (strcmp(build, "clbench " CL_VERSION " (" CL_GIT_REV ")") != 0)
+        return cl_ckpt_error(rd, "written by %s, this is clbench " CL_VERSION " (" CL_GIT_REV ")",
+                             build);
+    if ((rc = cl_ckpt_get_long(rd, "the task count", &T, r->res->T, r->res->T)) ||
+        (rc = cl_ckpt_get_long(rd, "the parameter count", &n_params, (long)r->net->n_params,
+                               (long)r->net->n_params)) ||
+        (rc = cl_ckpt_get_int(rd, "tasks done", done, 0, r->res->T)) ||
+        (rc = cl_ckpt_get_long(rd, "the global step", step, 0, (long)*done * r->res->steps_per_task)))
+        return rc;
+    return cl_ckpt_close(rd);
+}
+
+static int load_curve(cl_curve *c, cl_ckpt_reader *rd, long max_points)
+{
+    long n;
+    int rc = cl_ckpt_get_long(rd, "the curve length", &n, 0, max_points);
+    if (rc) return rc;
+    long *step = malloc(((size_t)n + 1) * sizeof *step);
+    int *stage = malloc(((size_t)n + 1) * sizeof *stage);
+    double *acc = malloc(((size_t)n * c->T + 1) * sizeof *acc);
+    if (!step || !stage || !acc) rc = cl_error_set(CL_ENOMEM, "out of memory");
+    if (rc == 0) rc = cl_ckpt_get_longs(rd, step, (size_t)n);
+    if (rc == 0) rc = cl_ckpt_get_i32s(rd, stage, (size_t)n);
+    if (rc == 0) rc = cl_ckpt_get_f64s(rd, acc, (size_t)n * c->T);
+    for (long i = 0; rc == 0 && i < n; i++)
+        rc = cl_curve_add(c, step[i], stage[i], acc + (size_t)i * c->T);
+    free(step);
+    free(stage);
+    free(acc);
+    return rc;
+}
+
+static int load_results(run *r, cl_ckpt_reader *rd)
+{
+    cl_run_result *res = r->res;
+    size_t cells = (size_t)(res->T + 1) * res->T;
+    int stale;
+    double wall;
+    const char *log;
+    size_t log_len;
+    int rc = cl_ckpt_open(rd, "RSLT");
+    if (rc == 0) rc = cl_ckpt_get_f64s(rd, res->R, cells);
+    if (rc == 0) rc = cl_ckpt_get_int(rd, "the stale flag", &stale, res->stale != NULL,
+                                      res->stale != NULL);
+    if (rc == 0 && stale) rc = cl_ckpt_get_f64s(rd, res->stale, cells);
+    /* At most one point per step plus one per task. */
+    if (rc == 0) rc = load_curve(&res->curve, rd, (long)res->T * (res->steps_per_task + 1));
+    if (rc == 0) rc = cl_ckpt_get_f64(rd, &res->train_flops);
+    if (rc == 0) rc = cl_ckpt_get_f64(rd, &res->eval_flops);
+    if (rc == 0) rc = cl_ckpt_get_f64(rd, &res->train_s);
+    if (rc == 0) rc = cl_ckpt_get_f64(rd, &res->eval_s);
+    if (rc == 0) rc = cl_ckpt_get_f64(rd, &wall);
+    if (rc == 0) rc = cl_ckpt_get_text(rd, &log, &log_len);
+    if (rc) return rc;
+    if (log_len > (size_t)INT32_MAX) return cl_ckpt_error(rd, "log of %zu bytes", log_len);
+    cl_strbuf_printf(&res->log, "%.*s", (int)log_len, log);
+    r->t0 = now_s() - (isfinite(wall) && wall > 0 ? wall : 0);
+    return cl_ckpt_close(rd);
+}
+
+static int load_model(cl_model *m, cl_ckpt_reader *rd)
+{
+    int rc = cl_ckpt_open(rd, "MODL");
+    if (rc == 0) rc = cl_ckpt_get_f32s(rd, m->params, m->n_params);
+    if (rc == 0) rc = cl_ckpt_get_f32s(rd, m->opt_m, m->n_params);
+    if (rc == 0) rc = cl_ckpt_get_f32s(rd, m->opt_v, m->n_params);
+    if (rc == 0) rc = cl_ckpt_get_long(rd, "the optimiser step", &m->opt_t, 0, LONG_MAX);
+    if (rc == 0) rc = cl_ckpt_get_f64(rd, &m->flops);
+    return rc ? rc : cl_ckpt_close(rd);
+}
+
+static int load_rngs(run *r, cl_ckpt_reader *rd)
+{
+    gsl_rng *const rngs[] = {r->rng_suite, r->rng_init, r->rng_data, r->rng_strat};
+    int rc = cl_ckpt_open(rd, "RNGS");
+    for (size_t i = 0; rc == 0 && i < sizeof rngs / sizeof rngs[0]; i++) {
+        char name[64];
+        if ((rc = cl_ckpt_get_str(rd, name, sizeof name))) break;
+        if (strcmp(name, gsl_rng_name(rngs[i])) != 0)
+            return cl_ckpt_error(rd, "generator %zu is %s, expected %s", i, name,
+                                 gsl_rng_name(rngs[i]));
+        rc = cl_ckpt_get_bytes(rd, gsl_rng_state(rngs[i]), gsl_rng_size(rngs[i]));
+    }
+    return rc ? rc : cl_ckpt_close(rd);
+}
+
+/* Replaces the freshly set-up state with the checkpoint's; *done gets the
+ * tasks it had finished and *step the global step. */
+static int restore(run *r, int *done, long *step)
+{
+    const cl_run_opts *o = r->opts;
+    if (!r->ops->save || !r->ops->load)
+        return cl_error_set(CL_EINVAL, "strategy %s cannot resume from a checkpoint "
+                                       "(it implements no save/load)", r->ops->name);
+    cl_ckpt_reader *rd;
+    int rc = cl_ckpt_reader_new(&rd, o->resume, o->resume_len,
+                                o->resume_name ? o->resume_name : "checkpoint");
+    if (rc) return rc;
+    if ((rc = load_meta(r, rd, done, step)) == 0 && (rc = load_results(r, rd)) == 0 &&
+        (rc = load_model(r->net, rd)) == 0 && (rc = load_rngs(r, rd)) == 0 &&
+        (rc = cl_ckpt_open(rd, "STRT")) == 0 &&
+        (rc = r->ops->load(r->ctx, rd, r->suite->tasks)) == 0)
+        rc = cl_ckpt_close(rd);
+    cl_ckpt_reader_free(rd);
+    return rc;
+}
+
 int cl_run_execute(cl_run_result **out, const cl_config *cfg, const cl_run_opts *opts)
 {
     *out = NULL;
@@ -268,7 +474,13 @@ int cl_run_execute(cl_run_result **out, const cl_config *cfg, const cl_run_opts 
     openblas_set_num_threads(cfg->threads);
 
     rc = setup(&r);
-    if (rc == 0) {
+    long global_step = 0;
+    int first = 0;
+    if (rc == 0 && opts && opts->resume) {
+        rc = restore(&r, &first, &global_step);
+        res->resumed_after = first;
+        if (rc == 0) cl_strbuf_printf(&res->log, "resumed after task %d\n", first);
+    } else if (rc == 0) {
         cl_strbuf_printf(&res->log, "suite %s (%s): %s\n", cfg->suite,
                          cl_scenario_name(cfg->scenario), res->recipe);
         cl_strbuf_printf(&res->log, "strategy %s, seed %lu, %zu parameters, %ld steps/task, batch %d\n",
@@ -276,8 +488,7 @@ int cl_run_execute(cl_run_result **out, const cl_config *cfg, const cl_run_opts 
         rc = eval_all(&r, 0, 0);
         if (rc == 0) log_row(&r, "untrained", 0);
     }
-    long global_step = 0;
-    for (int t = 0; rc == 0 && t < res->T; t++) {
+    for (int t = first; rc == 0 && t < res->T; t++) {
         double t0 = now_s();
         rc = train_task(&r, t, &global_step);
         if (rc == 0) rc = eval_all(&r, 0, t + 1);
@@ -286,6 +497,7 @@ int cl_run_execute(cl_run_result **out, const cl_config *cfg, const cl_run_opts 
             snprintf(head, sizeof head, "after task %d (%.2f s)", t + 1, now_s() - t0);
             log_row(&r, head, t + 1);
         }
+        if (rc == 0 && t + 1 < res->T) rc = checkpoint(&r, t + 1, global_step);
     }
     if (rc == CL_EDIVERGED) {
         res->status = CL_RUN_DIVERGED;

@@ -54,8 +54,9 @@ static int add_run(loader *L, const cl_json *doc, const char *source)
     const char *suite = cl_json_str(cl_json_get(doc, "suite"));
     const char *sc = cl_json_str(cl_json_get(doc, "scenario"));
     const char *strat = cl_json_str(cl_json_get(doc, "strategy"));
-    double seed = cl_json_num(cl_json_get(doc, "seed"));
-    if (!id || !suite || !sc || !strat || !isfinite(seed) || seed < 0 ||
+    double seed = cl_json_num(cl_json_get(doc, "seed")); /* cast below: a whole number in range */
+    if (!id || !suite || !sc || !strat || !(seed >= 0 && seed < 18446744073709551616.0) ||
+        seed != floor(seed) ||
         cl_json_num(cl_json_get(doc, "schema_version")) != 1)
         return cl_error_set(CL_EDATA, "%s: not a clbench metrics.json (schema_version 1 with "
                             "run_id, suite, scenario, strategy, seed)", source);
@@ -225,7 +226,7 @@ static void label_cell(const cl_runset *s, cl_cell *c)
 
 static int build_cells(cl_runset *s)
 {
-    qsort(s->runs, (size_t)s->n, sizeof *s->runs, cmp_runs_q);
+    if (s->n) qsort(s->runs, (size_t)s->n, sizeof *s->runs, cmp_runs_q); /* runs may be NULL */
     s->cells = calloc((size_t)(s->n ? s->n : 1), sizeof *s->cells);
     if (!s->cells) return cl_error_set(CL_ENOMEM, "out of memory");
     for (int i = 0; i < s->n; i++) {

@@ -40,6 +40,7 @@
  * Scenarios. In the task scenario only memory items of the query's classes
  * are retrieved (b->mask), and the adaptation loss and prediction use that
  * mask. In class and domain, neighbours come from every task. */
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -150,7 +151,7 @@ typedef struct episodic {
     float *G;              /* (K, K) their Gram matrix F F^T */
     float *gq;             /* (K) F f_q */
     float *colmax, *colsum; /* (K) softmax scratch */
-    float *z0t, *zt, *pt;  /* (C, K) base logits, logits, softmax, transposed */
+    float *z0t, *zt, *pt;  /* (C, K) base logits, logits, transposed; pt: dZ scratch */
     float *A;              /* (C, K) W - W_base = A F */
     float *db;             /* (C) b - b_base */
     int *ny;               /* (K) neighbour labels */
@@ -361,12 +362,10 @@ static int grow_one(void **p, size_t bytes)
     return 0;
 }
 
-/* Doubles the memory arrays (up to cap) and rebuilds the hash buckets for
- * the new size; rare, so steady-state writes allocate nothing. */
-static int grow_memory(episodic *e)
+/* Sizes the memory arrays to `rows` (>= n) and rebuilds the hash buckets
+ * for the new size. */
+static int resize_memory(episodic *e, int rows)
 {
-    long want = e->rows ? 2L * e->rows : 1024;
-    int rows = want < e->cap ? (int)want : e->cap;
     size_t r = (size_t)rows;
     int rc = grow_one((void **)&e->x, r * e->d * sizeof(float));
     if (!rc) rc = grow_one((void **)&e->keys, r * e->key_dim * sizeof(float));
@@ -386,6 +385,14 @@ static int grow_memory(episodic *e)
     for (int b = 0; b < nb; b++) e->head[b] = -1;
     for (int s = 0; s < e->n; s++) hash_link(e, s);
     return 0;
+}
+
+/* Doubles the memory arrays (up to cap); rare, so steady-state writes
+ * allocate nothing. */
+static int grow_memory(episodic *e)
+{
+    long want = e->rows ? 2L * e->rows : 1024;
+    return resize_memory(e, want < e->cap ? (int)want : e->cap);
 }
 
 /* Stores (x, y, task) in slot, with its key. */
@@ -570,13 +577,78 @@ static int reserve_queries(episodic *e, int n)
     return 0;
 }
 
-/* Softmax over the unmasked classes of each column of zt (C, m) into pt,
- * then pt becomes dZ^T = (P - Y) / m. colmax and colsum (m) are scratch;
- * the loops run along rows (contiguous) rather than down columns. */
-static void softmax_grad_cols(const float *restrict zt, int C, int m, const int *y,
-                              const unsigned char *mask, float *restrict pt,
-                              float *restrict colmax, float *restrict colsum)
+/* The adaptation loops run once per query and step: they are compiled for
+ * AVX2 as well as the baseline (the loader picks one) and, through the
+ * Makefile, at -O3 so that they vectorise. Both clones do the same IEEE
+ * operations element by element, so predictions do not depend on the CPU. */
+#define CL_HOT __attribute__((target_clones("avx2", "default")))
+
+/* exp(x) for x <= 0, branch-free so that the softmax loop vectorises
+ * (libm's expf does not): Cephes's expf, a reduction by ln 2 (split in two
+ * parts) and a degree-6 polynomial, within 1 ulp of exp on [-87, 0]
+ * (checked against exp in double on every 7th float there);
+ * below -87, where exp(x) < FLT_MIN, it returns exp(-87). A NaN stays NaN
+ * (the clamp's comparison is false and NaN propagates through the
+ * polynomial). The 2^n scale is built from the bits of the rounding sum
+ * t = x log2(e) + 1.5 * 2^23, whose low mantissa bits hold n: integer
+ * operations only, in unsigned arithmetic, so no input is undefined. */
+static inline float exp_nonpos(float x)
 {
+    x = x < -87.0f ? -87.0f : x;
+    float t = x * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f;
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    uint32_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    bits = (bits - 0x4B400000u + 127u) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* One SGD step of the dual adaptation (see adapt_dual), every loop along
+ * contiguous rows of the (C, m) matrices:
+ *   zt (C, m)  = z0t + db + A G      the neighbours' logits, transposed
+ *   then, per column k, the softmax over the unmasked classes, and
+ *   dZ^T = (P - Y) / m, applied at once:
+ *   A <- decay A - lr dZ^T,  db <- decay db - lr sum_k dZ^T.
+ * `first` skips A G (A = 0 on the first step). zt, colmax, colsum and dz
+ * (m) are scratch. */
+CL_HOT static void dual_step(float *restrict zt, const float *restrict z0t,
+                             const float *restrict G, float *restrict A, float *restrict db,
+                             const int *restrict y, const unsigned char *mask, int C, int m,
+                             float decay, float lr, int first, float *restrict colmax,
+                             float *restrict colsum, float *restrict dz)
+{
+    for (int c = 0; c < C; c++) {
+        float *z = zt + (size_t)c * m, b = db[c];
+        const float *z0 = z0t + (size_t)c * m, *a = A + (size_t)c * m;
+        for (int k = 0; k < m; k++) z[k] = z0[k] + b;
+        if (first) continue;
+        /* Four terms of the sum over j per pass, added as a tree: a quarter
+         * of the loads and stores of z and short dependency chains. The
+         * expression of each z[k] is fixed, so every clone computes it the
+         * same way. */
+        int j = 0;
+        for (; j + 4 <= m; j += 4) {
+            const float *g0 = G + (size_t)j * m, *g1 = g0 + m, *g2 = g1 + m, *g3 = g2 + m;
+            float w0 = a[j], w1 = a[j + 1], w2 = a[j + 2], w3 = a[j + 3];
+            for (int k = 0; k < m; k++)
+                z[k] += (w0 * g0[k] + w1 * g1[k]) + (w2 * g2[k] + w3 * g3[k]);
+        }
+        for (; j < m; j++) {
+            const float *g = G + (size_t)j * m;
+            for (int k = 0; k < m; k++) z[k] += a[j] * g[k];
+        }
+    }
     for (int k = 0; k < m; k++) {
         colmax[k] = -INFINITY;
         colsum[k] = 0.0f;
@@ -587,24 +659,31 @@ static void softmax_grad_cols(const float *restrict zt, int C, int m, const int 
         for (int k = 0; k < m; k++) colmax[k] = z[k] > colmax[k] ? z[k] : colmax[k];
     }
     for (int c = 0; c < C; c++) {
-        const float *z = zt + (size_t)c * m;
-        float *p = pt + (size_t)c * m;
-        if (mask && !mask[c]) {
-            memset(p, 0, (size_t)m * sizeof *p);
-            continue;
-        }
+        if (mask && !mask[c]) continue;
+        float *z = zt + (size_t)c * m; /* becomes exp(z - max) */
         for (int k = 0; k < m; k++) {
-            p[k] = expf(z[k] - colmax[k]);
-            colsum[k] += p[k];
+            z[k] = exp_nonpos(z[k] - colmax[k]);
+            colsum[k] += z[k];
         }
     }
     float inv_m = 1.0f / (float)m;
     for (int k = 0; k < m; k++) colsum[k] = inv_m / colsum[k];
     for (int c = 0; c < C; c++) {
-        float *p = pt + (size_t)c * m;
-        for (int k = 0; k < m; k++) p[k] *= colsum[k];
+        float *a = A + (size_t)c * m;
+        if (mask && !mask[c]) { /* dZ = 0 there */
+            for (int k = 0; k < m; k++) a[k] = decay * a[k];
+            db[c] = decay * db[c];
+            continue;
+        }
+        const float *p = zt + (size_t)c * m;
+        for (int k = 0; k < m; k++) {
+            dz[k] = p[k] * colsum[k] - (y[k] == c ? inv_m : 0.0f);
+            a[k] = decay * a[k] - lr * dz[k];
+        }
+        float sum = 0.0f;
+        for (int k = 0; k < m; k++) sum += dz[k];
+        db[c] = decay * db[c] - lr * sum;
     }
-    for (int k = 0; k < m; k++) pt[(size_t)y[k] * m + k] -= inv_m;
 }
 
 /* Output-layer adaptation in the dual form (see the top of the file): with
@@ -628,26 +707,9 @@ static void adapt_dual(episodic *e, const int *nb, int m, const float *fq,
     memset(e->A, 0, (size_t)C * m * sizeof(float));
     memset(e->db, 0, (size_t)C * sizeof(float));
     float decay = 1.0f - 2.0f * e->lr * e->lambda, lr = e->lr;
-    for (int s = 0; s < e->L; s++) {
-        for (int c = 0; c < C; c++) {
-            float *z = e->zt + (size_t)c * m;
-            const float *z0 = e->z0t + (size_t)c * m;
-            for (int k = 0; k < m; k++) z[k] = z0[k] + e->db[c];
-        }
-        if (s > 0) /* A = 0 on the first step */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, m, m, 1.0f, e->A, m, e->G,
-                        m, 1.0f, e->zt, m);
-        softmax_grad_cols(e->zt, C, m, e->ny, mask, e->pt, e->colmax, e->colsum);
-        for (int c = 0; c < C; c++) {
-            float *a = e->A + (size_t)c * m, sum = 0.0f;
-            const float *dz = e->pt + (size_t)c * m;
-            for (int k = 0; k < m; k++) {
-                a[k] = decay * a[k] - lr * dz[k];
-                sum += dz[k];
-            }
-            e->db[c] = decay * e->db[c] - lr * sum;
-        }
-    }
+    for (int s = 0; s < e->L; s++)
+        dual_step(e->zt, e->z0t, e->G, e->A, e->db, e->ny, mask, C, m, decay, lr, s == 0,
+                  e->colmax, e->colsum, e->pt);
     for (int c = 0; c < C; c++) {
         float acc = e->db[c];
         const float *a = e->A + (size_t)c * m;
@@ -785,6 +847,93 @@ static void episodic_ledger(const void *ctx, cl_ledger *out)
     out->adapt_flops = e->adapt_flops;
 }
 
+/* ---- checkpoints ----------------------------------------------------- */
+
+/* The memory with its keys, the projection, the replay and task state, the
+ * allocated sizes the ledger reports, and the FLOP tallies. Not saved: the
+ * dedupe hashes and chains (rebuilt from the inputs, in slot order as
+ * grow_memory does; chain order never changes a result), the prediction
+ * cache's contents (a checkpoint is taken between tasks and the next
+ * task_begin invalidates the cache anyway; saving it would add
+ * memory x (h + C) floats per checkpoint) and per-query scratch. */
+static int episodic_save(const void *ctx, cl_ckpt_writer *w)
+{
+    const episodic *e = ctx;
+    size_t n = (size_t)e->n;
+    cl_ckpt_put_i64(w, e->n);
+    cl_ckpt_put_i64(w, e->rows);
+    cl_ckpt_put_i64(w, e->seen);
+    cl_ckpt_put_f32s(w, e->x, n * e->d);
+    cl_ckpt_put_f32s(w, e->keys, n * e->key_dim);
+    cl_ckpt_put_i32s(w, e->y, n);
+    cl_ckpt_put_i32s(w, e->task, n);
+    cl_ckpt_put_f32s(w, e->knorm, n);
+    cl_ckpt_put_f32s(w, e->proj, (size_t)e->key_dim * e->d);
+    cl_ckpt_put_i64(w, e->steps);
+    cl_ckpt_put_bytes(w, e->task_seen, (size_t)e->env.n_tasks);
+    cl_ckpt_put_bytes(w, e->task_masks, (size_t)e->env.n_tasks * e->env.n_classes);
+    cl_ckpt_put_i64(w, e->cache_rows);
+    cl_ckpt_put_f64(w, e->replay_flops);
+    cl_ckpt_put_f64(w, e->adapt_flops);
+    cl_ckpt_put_f64(w, e->retrieval_flops);
+    return 0;
+}
+
+/* Labels index class tables and task ids the task tables; replay asserts
+ * that a stored sample's task was seen. */
+static int check_memory(const episodic *e, cl_ckpt_reader *r)
+{
+    for (int i = 0; i < e->n; i++)
+        if (e->y[i] < 0 || e->y[i] >= e->env.n_classes || e->task[i] < 0 ||
+            e->task[i] >= e->env.n_tasks || !e->task_seen[e->task[i]])
+            return cl_ckpt_error(r, "stored sample %d has label %d, task %d", i, e->y[i],
+                                 e->task[i]);
+    return 0;
+}
+
+static int episodic_load(void *ctx, cl_ckpt_reader *r, const cl_task *tasks)
+{
+    (void)tasks;
+    episodic *e = ctx;
+    int n, rows, cache_rows, rc;
+    if ((rc = cl_ckpt_get_int(r, "stored samples", &n, 0, e->cap)) ||
+        (rc = cl_ckpt_get_int(r, "memory rows", &rows, n, e->cap)) ||
+        (rc = cl_ckpt_get_long(r, "samples offered", &e->seen, n, LONG_MAX)))
+        return rc;
+    if (rows > 0 && (rc = resize_memory(e, rows))) return rc;
+    size_t m = (size_t)n;
+    if ((rc = cl_ckpt_get_f32s(r, e->x, m * e->d)) ||
+        (rc = cl_ckpt_get_f32s(r, e->keys, m * e->key_dim)) ||
+        (rc = cl_ckpt_get_i32s(r, e->y, m)) || (rc = cl_ckpt_get_i32s(r, e->task, m)) ||
+        (rc = cl_ckpt_get_f32s(r, e->knorm, m)) ||
+        (rc = cl_ckpt_get_f32s(r, e->proj, (size_t)e->key_dim * e->d)) ||
+        (rc = cl_ckpt_get_long(r, "steps", &e->steps, 0, LONG_MAX)) ||
+        (rc = cl_ckpt_get_bytes(r, e->task_seen, (size_t)e->env.n_tasks)) ||
+        (rc = cl_ckpt_get_bytes(r, e->task_masks, (size_t)e->env.n_tasks * e->env.n_classes)) ||
+        (rc = cl_ckpt_get_int(r, "cache rows", &cache_rows, 0, e->cap)) ||
+        (rc = cl_ckpt_get_f64(r, &e->replay_flops)) ||
+        (rc = cl_ckpt_get_f64(r, &e->adapt_flops)) ||
+        (rc = cl_ckpt_get_f64(r, &e->retrieval_flops)))
+        return rc;
+    e->n = n;
+    for (int s = 0; s < n; s++) {
+        e->hash[s] = fnv1a(e->x + (size_t)s * e->d, e->d);
+        hash_link(e, s);
+    }
+    if ((rc = check_memory(e, r))) return rc;
+    e->cache_valid = 0;
+    if (cache_rows > 0) {
+        /* The cache as allocated: the ledger counts it, and fill_cache only
+         * grows it past cache_rows. */
+        if (e->fl > 0 && (rc = grow_one((void **)&e->feat, (size_t)cache_rows * e->h * sizeof(float))))
+            return rc;
+        if ((rc = grow_one((void **)&e->zmem, (size_t)cache_rows * e->env.n_classes * sizeof(float))))
+            return rc;
+    }
+    e->cache_rows = cache_rows;
+    return 0;
+}
+
 const cl_strategy_ops cl_strategy_episodic = {
     .version = CL_STRATEGY_OPS_VERSION,
     .name = "episodic",
@@ -800,5 +949,7 @@ const cl_strategy_ops cl_strategy_episodic = {
     .task_end = episodic_task_end,
     .predict = episodic_predict,
     .ledger = episodic_ledger,
+    .save = episodic_save,
+    .load = episodic_load,
     .destroy = episodic_destroy,
 };

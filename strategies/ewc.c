@@ -229,6 +229,36 @@ static void ewc_ledger(const void *ctx, cl_ledger *out)
     out->penalty_flops = e->penalty_flops;
 }
 
+/* Every (F, theta*) pair and the FLOP tallies; the rest is config. */
+static int ewc_save(const void *ctx, cl_ckpt_writer *w)
+{
+    const ewc *e = ctx;
+    cl_ckpt_put_i64(w, e->n_pairs);
+    for (int k = 0; k < e->n_pairs; k++) {
+        cl_ckpt_put_f32s(w, e->fisher[k], e->n_params);
+        cl_ckpt_put_f32s(w, e->anchor[k], e->n_params);
+    }
+    cl_ckpt_put_f64(w, e->fisher_flops);
+    cl_ckpt_put_f64(w, e->penalty_flops);
+    return 0;
+}
+
+static int ewc_load(void *ctx, cl_ckpt_reader *r, const cl_task *tasks)
+{
+    (void)tasks;
+    ewc *e = ctx;
+    int n;
+    int rc = cl_ckpt_get_int(r, "EWC pairs", &n, 0, e->online ? 1 : 1 << 20);
+    for (int k = 0; rc == 0 && k < n; k++) {
+        if ((rc = new_pair(e))) break;
+        rc = cl_ckpt_get_f32s(r, e->fisher[k], e->n_params);
+        if (rc == 0) rc = cl_ckpt_get_f32s(r, e->anchor[k], e->n_params);
+    }
+    if (rc == 0) rc = cl_ckpt_get_f64(r, &e->fisher_flops);
+    if (rc == 0) rc = cl_ckpt_get_f64(r, &e->penalty_flops);
+    return rc;
+}
+
 const cl_strategy_ops cl_strategy_ewc = {
     .version = CL_STRATEGY_OPS_VERSION,
     .name = "ewc",
@@ -242,5 +272,7 @@ const cl_strategy_ops cl_strategy_ewc = {
     .observe = ewc_observe,
     .task_end = ewc_task_end,
     .ledger = ewc_ledger,
+    .save = ewc_save,
+    .load = ewc_load,
     .destroy = ewc_destroy,
 };

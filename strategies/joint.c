@@ -1,6 +1,7 @@
 /* joint: the reference upper bound. Every step trains on a batch drawn
  * uniformly from the union of all tasks seen so far, as if the data had
  * never stopped being available. Intransigence is measured against it. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "clbench/error.h"
@@ -101,6 +102,34 @@ static void joint_ledger(const void *ctx, cl_ledger *out)
     out->extra_bytes = j->bytes;
 }
 
+/* The seen tasks by id; the batch buffers are scratch. */
+static int joint_save(const void *ctx, cl_ckpt_writer *w)
+{
+    const joint *j = ctx;
+    cl_ckpt_put_i64(w, j->n_seen);
+    for (int i = 0; i < j->n_seen; i++) cl_ckpt_put_i64(w, j->seen[i]->id);
+    cl_ckpt_put_i64(w, j->total);
+    cl_ckpt_put_u64(w, j->bytes);
+    return 0;
+}
+
+static int joint_load(void *ctx, cl_ckpt_reader *r, const cl_task *tasks)
+{
+    joint *j = ctx;
+    int n, id, rc = cl_ckpt_get_int(r, "tasks seen", &n, 0, j->env.n_tasks);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        if ((rc = cl_ckpt_get_int(r, "a seen task", &id, 0, j->env.n_tasks - 1))) break;
+        joint_task_begin(j, NULL, &tasks[id]);
+    }
+    long total;
+    uint64_t bytes;
+    if (rc == 0) rc = cl_ckpt_get_long(r, "samples seen", &total, j->total, j->total);
+    if (rc == 0) rc = cl_ckpt_get_u64(r, &bytes);
+    if (rc == 0 && (j->n_seen != n || bytes != j->bytes))
+        rc = cl_ckpt_error(r, "seen tasks do not match this suite");
+    return rc;
+}
+
 static void joint_destroy(void *ctx)
 {
     joint *j = ctx;
@@ -123,5 +152,7 @@ const cl_strategy_ops cl_strategy_joint = {
     .task_begin = joint_task_begin,
     .observe = joint_observe,
     .ledger = joint_ledger,
+    .save = joint_save,
+    .load = joint_load,
     .destroy = joint_destroy,
 };

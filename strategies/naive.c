@@ -21,6 +21,19 @@ static int naive_observe(void *ctx, cl_model *net, const cl_batch *b)
     return cl_strategy_sgd_step(net, b);
 }
 
+/* Nothing to keep: the network and optimiser are checkpointed by the runner. */
+static int naive_save(const void *ctx, cl_ckpt_writer *w)
+{
+    (void)ctx, (void)w;
+    return 0;
+}
+
+static int naive_load(void *ctx, cl_ckpt_reader *r, const cl_task *tasks)
+{
+    (void)ctx, (void)r, (void)tasks;
+    return 0;
+}
+
 static void naive_destroy(void *ctx) { free(ctx); }
 
 const cl_strategy_ops cl_strategy_naive = {
@@ -32,5 +45,7 @@ const cl_strategy_ops cl_strategy_naive = {
     .assumes = {.task_boundaries = false, .task_id_at_test = false, .stores_samples = false},
     .create = naive_create,
     .observe = naive_observe,
+    .save = naive_save,
+    .load = naive_load,
     .destroy = naive_destroy,
 };

@@ -217,6 +217,37 @@ static void replay_ledger(const void *ctx, cl_ledger *out)
     out->replay_flops = r->replay_flops;
 }
 
+/* The buffer, the tasks seen with their masks, and the FLOP tally; the
+ * batch buffers are scratch. */
+static int replay_save(const void *ctx, cl_ckpt_writer *w)
+{
+    const replay *r = ctx;
+    int T = r->env.n_tasks, C = r->env.n_classes;
+    cl_buffer_save(r->buf, w);
+    cl_ckpt_put_bytes(w, r->task_seen, (size_t)T);
+    cl_ckpt_put_bytes(w, r->task_masks, (size_t)T * C);
+    cl_ckpt_put_i64(w, r->n_seen);
+    cl_ckpt_put_f64(w, r->replay_flops);
+    return 0;
+}
+
+static int replay_load(void *ctx, cl_ckpt_reader *rd, const cl_task *tasks)
+{
+    (void)tasks;
+    replay *r = ctx;
+    int T = r->env.n_tasks, C = r->env.n_classes;
+    int rc = cl_buffer_load(r->buf, rd, T);
+    if (rc == 0) rc = cl_ckpt_get_bytes(rd, r->task_seen, (size_t)T);
+    if (rc == 0) rc = cl_ckpt_get_bytes(rd, r->task_masks, (size_t)T * C);
+    if (rc == 0) rc = cl_ckpt_get_int(rd, "tasks seen", &r->n_seen, 0, T);
+    if (rc == 0) rc = cl_ckpt_get_f64(rd, &r->replay_flops);
+    /* row_masks asserts that every buffered row's task was seen. */
+    for (int i = 0; rc == 0 && i < r->buf->n; i++)
+        if (!r->task_seen[r->buf->task[i]])
+            rc = cl_ckpt_error(rd, "buffered sample %d is of unseen task %d", i, r->buf->task[i]);
+    return rc;
+}
+
 const cl_strategy_ops cl_strategy_replay = {
     .version = CL_STRATEGY_OPS_VERSION,
     .name = "replay",
@@ -231,5 +262,7 @@ const cl_strategy_ops cl_strategy_replay = {
     .task_begin = replay_task_begin,
     .observe = replay_observe,
     .ledger = replay_ledger,
+    .save = replay_save,
+    .load = replay_load,
     .destroy = replay_destroy,
 };

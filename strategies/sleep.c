@@ -45,6 +45,7 @@
  * every=N > 0 sleeps every N-th wake step of a task instead; that step's
  * batch is the sleep's current rows, so the wake update it would follow is
  * folded into the sleep updates rather than done twice. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -479,6 +480,64 @@ static void sleep_ledger(const void *ctx, cl_ledger *out)
     out->distill_flops = s->distill_flops;
 }
 
+/* Everything but the batch scratch and slot_probs, which the next
+ * task_begin recomputes from the new teacher before any use (a checkpoint
+ * is always taken between tasks). The teacher is saved anyway, so a
+ * resumed context is the saved one whatever the next call is. */
+static int sleep_save(const void *ctx, cl_ckpt_writer *w)
+{
+    const sleeper *s = ctx;
+    int T = s->env.n_tasks, C = s->env.n_classes;
+    cl_ckpt_put_f32s(w, s->teacher->params, s->teacher->n_params);
+    cl_ckpt_put_i64(w, s->has_teacher);
+    cl_ckpt_put_i64(w, s->buf != NULL);
+    if (s->buf) cl_buffer_save(s->buf, w);
+    cl_ckpt_put_bytes(w, s->task_masks, (size_t)T * C);
+    cl_ckpt_put_bytes(w, s->task_seen, (size_t)T);
+    cl_ckpt_put_bytes(w, s->taught, (size_t)T);
+    cl_ckpt_put_bytes(w, s->seen_mask, (size_t)C);
+    cl_ckpt_put_i64(w, s->n_seen);
+    cl_ckpt_put_i64(w, s->cur ? s->cur->id : -1);
+    cl_ckpt_put_i64(w, s->wake_steps);
+    cl_ckpt_put_i64(w, s->batch);
+    cl_ckpt_put_i64(w, s->in_mean != NULL);
+    if (s->in_mean) {
+        cl_ckpt_put_f64s(w, s->in_mean, (size_t)s->env.d);
+        cl_ckpt_put_f64s(w, s->in_m2, (size_t)s->env.d);
+        cl_ckpt_put_i64(w, s->in_n);
+    }
+    cl_ckpt_put_f64(w, s->distill_flops);
+    return 0;
+}
+
+static int sleep_load(void *ctx, cl_ckpt_reader *r, const cl_task *tasks)
+{
+    sleeper *s = ctx;
+    int T = s->env.n_tasks, C = s->env.n_classes, flag, cur;
+    int rc = cl_ckpt_get_f32s(r, s->teacher->params, s->teacher->n_params);
+    if (rc == 0) rc = cl_ckpt_get_int(r, "the teacher flag", &s->has_teacher, 0, 1);
+    if (rc == 0) rc = cl_ckpt_get_int(r, "the buffer flag", &flag, s->buf != NULL, s->buf != NULL);
+    if (rc == 0 && s->buf) rc = cl_buffer_load(s->buf, r, T);
+    if (rc == 0) rc = cl_ckpt_get_bytes(r, s->task_masks, (size_t)T * C);
+    if (rc == 0) rc = cl_ckpt_get_bytes(r, s->task_seen, (size_t)T);
+    if (rc == 0) rc = cl_ckpt_get_bytes(r, s->taught, (size_t)T);
+    if (rc == 0) rc = cl_ckpt_get_bytes(r, s->seen_mask, (size_t)C);
+    if (rc == 0) rc = cl_ckpt_get_int(r, "tasks seen", &s->n_seen, 0, T);
+    if (rc == 0) rc = cl_ckpt_get_int(r, "the current task", &cur, -1, T - 1);
+    if (rc == 0) rc = cl_ckpt_get_long(r, "wake steps", &s->wake_steps, 0, LONG_MAX);
+    if (rc == 0) rc = cl_ckpt_get_int(r, "the wake batch", &s->batch, 0, INT_MAX);
+    if (rc == 0)
+        rc = cl_ckpt_get_int(r, "the noise flag", &flag, s->in_mean != NULL, s->in_mean != NULL);
+    if (rc == 0 && s->in_mean) {
+        rc = cl_ckpt_get_f64s(r, s->in_mean, (size_t)s->env.d);
+        if (rc == 0) rc = cl_ckpt_get_f64s(r, s->in_m2, (size_t)s->env.d);
+        if (rc == 0) rc = cl_ckpt_get_long(r, "inputs seen", &s->in_n, 0, LONG_MAX);
+    }
+    if (rc == 0) rc = cl_ckpt_get_f64(r, &s->distill_flops);
+    if (rc == 0) s->cur = cur >= 0 ? &tasks[cur] : NULL;
+    return rc;
+}
+
 const cl_strategy_ops cl_strategy_sleep = {
     .version = CL_STRATEGY_OPS_VERSION,
     .name = "sleep",
@@ -496,5 +555,7 @@ const cl_strategy_ops cl_strategy_sleep = {
     .observe = sleep_observe,
     .task_end = sleep_task_end,
     .ledger = sleep_ledger,
+    .save = sleep_save,
+    .load = sleep_load,
     .destroy = sleep_destroy,
 };

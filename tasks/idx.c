@@ -14,6 +14,16 @@
 #define IDX_MAX_N 100000000
 #define IDX_MAX_SIDE 4096
 
+/* zlib's message for f, without the "PATH: " it puts in front (ours
+ * already names the file). */
+static const char *gz_message(gzFile f, const char *path)
+{
+    int zerr;
+    const char *msg = gzerror(f, &zerr);
+    size_t n = strlen(path);
+    return strncmp(msg, path, n) == 0 && strncmp(msg + n, ": ", 2) == 0 ? msg + n + 2 : msg;
+}
+
 /* Reads up to n bytes, stopping short only at the end of the file; *got says
  * how many arrived. CL_EDATA naming the file on a gzip error. gzread also
  * reads plain (non-gzip) files transparently. */
@@ -23,11 +33,8 @@ static int read_upto(gzFile f, const char *path, void *buf, size_t n, size_t *go
     while (*got < n) {
         unsigned chunk = n - *got > (1u << 30) ? 1u << 30 : (unsigned)(n - *got);
         int r = gzread(f, (char *)buf + *got, chunk);
-        if (r < 0) {
-            int zerr;
-            const char *msg = gzerror(f, &zerr);
-            return cl_error_set(CL_EDATA, "%s: corrupt gzip data (%s)", path, msg);
-        }
+        if (r < 0)
+            return cl_error_set(CL_EDATA, "%s: corrupt gzip data (%s)", path, gz_message(f, path));
         if (r == 0) break;
         *got += (size_t)r;
     }
@@ -121,10 +128,8 @@ static int expect_end(gzFile f, const char *path)
 {
     unsigned char extra;
     int r = gzread(f, &extra, 1);
-    if (r < 0) {
-        int zerr;
-        return cl_error_set(CL_EDATA, "%s: corrupt gzip data (%s)", path, gzerror(f, &zerr));
-    }
+    if (r < 0)
+        return cl_error_set(CL_EDATA, "%s: corrupt gzip data (%s)", path, gz_message(f, path));
     if (r > 0) return cl_error_set(CL_EDATA, "%s: trailing bytes after the data the header declares", path);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <criterion/parameterized.h>
 #include "clbench/config.h"
 #include "clbench/error.h"
+#include "clbench/results.h"
 #include "clbench/rng.h"
 #include "clbench/runner.h"
 #include "clbench/strategy.h"
@@ -155,5 +156,213 @@ ParameterizedTest(int *i, contract, runner)
     cr_assert(a->train_flops > 0);
     cl_run_result_free(a);
     cl_run_result_free(b);
+    cl_config_free(cfg);
+}
+
+/* ---- checkpoints -------------------------------------------------------
+ * Stopping a run at a task boundary and resuming it from the checkpoint in
+ * a fresh runner must end exactly where the uninterrupted run ends: R, the
+ * curve, metrics, ledger and FLOP counts bit for bit (timings aside). */
+
+static cl_config *tiny3_config(const char *strategy, cl_scenario sc, const char *extra)
+{
+    cl_config *c = tiny_config(strategy, sc);
+    cr_assert_eq(cl_config_set_arg(c, "suite.tasks=3"), 0, "%s", cl_error_last());
+    cr_assert_eq(cl_config_set_arg(c, "train.steps=60"), 0, "%s", cl_error_last());
+    if (extra) cr_assert_eq(cl_config_set_arg(c, extra), 0, "%s: %s", extra, cl_error_last());
+    return c;
+}
+
+typedef struct stopper {
+    int at;       /* stop once this many tasks are done */
+    void *blob;   /* the checkpoint taken then */
+    size_t len;
+    int calls;
+} stopper;
+
+static int stop_at(void *user, const void *data, size_t len, int done)
+{
+    stopper *s = user;
+    s->calls++;
+    if (done != s->at) return 0;
+    s->blob = malloc(len);
+    cr_assert_not_null(s->blob);
+    memcpy(s->blob, data, len);
+    s->len = len;
+    return cl_error_set(CL_ENOTFOUND, "stopped after task %d", done);
+}
+
+static int is_timing_line(const char *line)
+{
+    return strstr(line, "\"wall_s\"") || strstr(line, "\"train_s\"") ||
+           strstr(line, "\"eval_s\"") || strstr(line, "\"peak_rss_bytes\"");
+}
+
+/* The line at *s (NUL-terminated in place), advancing *s; NULL at the end. */
+static char *next_line(char **s)
+{
+    char *line = *s;
+    if (!line || !*line) return NULL;
+    char *nl = strchr(line, '\n');
+    if (nl) *nl = '\0';
+    *s = nl ? nl + 1 : NULL;
+    return line;
+}
+
+/* metrics.json of both runs, line by line, timings aside. */
+static void same_json(const cl_config *cfg, const cl_run_result *a, const cl_run_result *b,
+                      const char *what)
+{
+    cl_strbuf ja, jb;
+    cl_strbuf_init(&ja);
+    cl_strbuf_init(&jb);
+    cl_results_metrics_json(&ja, cfg, a);
+    cl_results_metrics_json(&jb, cfg, b);
+    char *sa = ja.s, *sb = jb.s, *la, *lb;
+    int line = 0;
+    for (;;) {
+        la = next_line(&sa);
+        lb = next_line(&sb);
+        line++;
+        if (!la || !lb) break;
+        if (is_timing_line(la) && is_timing_line(lb)) continue;
+        cr_assert_str_eq(la, lb, "%s: metrics.json line %d differs", what, line);
+    }
+    cr_assert(!la && !lb, "%s: metrics.json lengths differ", what);
+    cl_strbuf_release(&ja);
+    cl_strbuf_release(&jb);
+}
+
+static void same_run(const cl_config *cfg, const cl_run_result *a, const cl_run_result *b,
+                     const char *what)
+{
+    size_t cells = (size_t)(a->T + 1) * a->T;
+    cr_assert_eq(a->status, b->status, "%s", what);
+    cr_assert(memcmp(a->R, b->R, cells * sizeof *a->R) == 0, "%s: R differs", what);
+    cr_assert_eq(!a->stale, !b->stale);
+    if (a->stale) cr_assert(memcmp(a->stale, b->stale, cells * sizeof *a->stale) == 0, "%s", what);
+    cr_assert_eq(a->curve.n, b->curve.n, "%s: curve lengths %d, %d", what, a->curve.n, b->curve.n);
+    for (int e = 0; e < a->curve.n; e++) {
+        cr_assert_eq(a->curve.step[e], b->curve.step[e], "%s", what);
+        cr_assert_eq(a->curve.stage[e], b->curve.stage[e], "%s", what);
+    }
+    cr_assert(memcmp(a->curve.acc, b->curve.acc, (size_t)a->curve.n * a->T * sizeof(double)) == 0,
+              "%s: curve differs", what);
+    cr_assert(memcmp(&a->metrics, &b->metrics, sizeof a->metrics) == 0, "%s: metrics differ", what);
+    cr_assert(memcmp(&a->ledger, &b->ledger, sizeof a->ledger) == 0, "%s: ledger differs", what);
+    cr_assert(a->train_flops == b->train_flops && a->eval_flops == b->eval_flops,
+              "%s: FLOPs %g/%g vs %g/%g", what, a->train_flops, a->eval_flops, b->train_flops,
+              b->eval_flops);
+    same_json(cfg, a, b, what);
+}
+
+/* Uninterrupted run, then for each boundary k: stop after k tasks, free
+ * everything, resume from the bytes in a fresh runner, compare. */
+static void check_resume(const char *strategy, cl_scenario sc, const char *extra)
+{
+    char what[256];
+    cl_config *cfg = tiny3_config(strategy, sc, extra);
+    cl_run_result *full;
+    cr_assert_eq(cl_run_execute(&full, cfg, NULL), 0, "%s: %s", strategy, cl_error_last());
+    cr_assert_eq(full->status, CL_RUN_OK, "%s: %s", strategy, full->reason);
+    for (int k = 1; k < full->T; k++) {
+        snprintf(what, sizeof what, "%s (%s%s%s) resumed after task %d", strategy,
+                 cl_scenario_name(sc), extra ? ", " : "", extra ? extra : "", k);
+        stopper st = {.at = k};
+        cl_run_opts stop = {.user = &st, .checkpoint = stop_at};
+        cl_run_result *part = NULL;
+        cr_assert_eq(cl_run_execute(&part, cfg, &stop), CL_ENOTFOUND, "%s: %s", what,
+                     cl_error_last());
+        cr_assert_null(part);
+        cr_assert_eq(st.calls, k, "%s: checkpoint called %d times", what, st.calls);
+        cl_run_opts go = {.resume = st.blob, .resume_len = st.len, .resume_name = "mem.ckpt"};
+        cl_run_result *resumed;
+        cr_assert_eq(cl_run_execute(&resumed, cfg, &go), 0, "%s: %s", what, cl_error_last());
+        cr_assert_eq(resumed->resumed_after, k);
+        same_run(cfg, full, resumed, what);
+        cl_run_result_free(resumed);
+        free(st.blob);
+    }
+    cl_run_result_free(full);
+    cl_config_free(cfg);
+}
+
+ParameterizedTestParameters(contract, resume_class) { return registry(); }
+ParameterizedTest(int *i, contract, resume_class)
+{
+    const cl_strategy_ops *ops = cl_strategy_at(*i);
+    cr_assert(ops->save && ops->load, "%s implements no save/load: runs cannot be resumed",
+              ops->name);
+    check_resume(ops->name, CL_SCENARIO_CLASS, NULL);
+}
+
+ParameterizedTestParameters(contract, resume_task) { return registry(); }
+ParameterizedTest(int *i, contract, resume_task)
+{
+    check_resume(cl_strategy_at(*i)->name, CL_SCENARIO_TASK, NULL);
+}
+
+/* Settings that keep other state than the defaults do. */
+static const char *const variants[][2] = {
+    {"ewc", "ewc.online=true"},           {"replay", "replay.selection=balanced"},
+    {"replay", "replay.mix=weighted"},    {"sleep", "sleep.source=noise"},
+    {"sleep", "sleep.source=current"},    {"sleep", "sleep.every=25"},
+    {"episodic", "episodic.adapt_form=primal"}, {"episodic", "episodic.write_prob=0.5"},
+    {"episodic", "episodic.memory_size=100"},
+};
+
+ParameterizedTestParameters(contract, resume_variants)
+{
+    static int idx[sizeof variants / sizeof variants[0]];
+    for (size_t i = 0; i < sizeof idx / sizeof idx[0]; i++) idx[i] = (int)i;
+    return cr_make_param_array(int, idx, sizeof idx / sizeof idx[0]);
+}
+
+ParameterizedTest(int *i, contract, resume_variants)
+{
+    const cl_strategy_ops *ops;
+    if (cl_strategy_find(&ops, variants[*i][0]) != 0) cr_skip_test("%s is not registered", variants[*i][0]);
+    check_resume(variants[*i][0], CL_SCENARIO_TASK, variants[*i][1]);
+}
+
+/* Checkpoints that do not fit the config are refused with CL_EDATA naming
+ * the checkpoint, and a strategy without save/load cannot resume. */
+Test(contract, resume_refuses_what_does_not_fit)
+{
+    cl_config *cfg = tiny3_config("replay", CL_SCENARIO_CLASS, NULL);
+    stopper st = {.at = 1};
+    cl_run_opts stop = {.user = &st, .checkpoint = stop_at};
+    cl_run_result *r = NULL;
+    cr_assert_eq(cl_run_execute(&r, cfg, &stop), CL_ENOTFOUND);
+
+    cl_config *other = tiny3_config("replay", CL_SCENARIO_CLASS, "replay.buffer_size=100");
+    cl_run_opts go = {.resume = st.blob, .resume_len = st.len, .resume_name = "mem.ckpt"};
+    cr_assert_eq(cl_run_execute(&r, other, &go), CL_EDATA);
+    cr_assert(strstr(cl_error_last(), "mem.ckpt") == cl_error_last(), "%s", cl_error_last());
+    cr_assert(strstr(cl_error_last(), "not of seq-tasks-class-replay-s3-"), "%s", cl_error_last());
+    cl_config_free(other);
+
+    /* One flipped byte anywhere past the header. */
+    unsigned char *bad = malloc(st.len);
+    memcpy(bad, st.blob, st.len);
+    bad[st.len / 2] ^= 1;
+    go.resume = bad;
+    cr_assert_eq(cl_run_execute(&r, cfg, &go), CL_EDATA);
+    cr_assert(strstr(cl_error_last(), "checksum mismatch"), "%s", cl_error_last());
+    free(bad);
+
+    cl_strategy_ops no_load = *cfg->ops;
+    no_load.load = NULL;
+    cfg->ops = &no_load;
+    go.resume = st.blob;
+    cr_assert_eq(cl_run_execute(&r, cfg, &go), CL_EINVAL);
+    cr_assert(strstr(cl_error_last(), "cannot resume"), "%s", cl_error_last());
+    /* ...and is never checkpointed. */
+    stopper none = {.at = 1};
+    cl_run_opts watch = {.user = &none, .checkpoint = stop_at};
+    cr_assert_eq(cl_run_execute(&r, cfg, &watch), 0, "%s", cl_error_last());
+    cr_assert_eq(none.calls, 0);
+    cl_run_result_free(r);
+    free(st.blob);
     cl_config_free(cfg);
 }

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
+#include "clbench/ckpt.h"
 #include "clbench/task.h"
 
 typedef enum cl_buffer_policy {
@@ -47,5 +48,11 @@ int cl_buffer_sample(cl_buffer *b, int n, gsl_rng *rng, float *x, int *y, int *t
 
 /* Bytes the buffer holds at capacity: cap * (d floats + label + task id). */
 size_t cl_buffer_bytes(const cl_buffer *b);
+
+/* Checkpoints: the stored samples and the selection counters (not the
+ * scratch). load needs a buffer made with the same cap, d, n_classes and
+ * policy; task ids are checked against [0, n_tasks). */
+void cl_buffer_save(const cl_buffer *b, cl_ckpt_writer *w);
+int cl_buffer_load(cl_buffer *b, cl_ckpt_reader *r, int n_tasks);
 
 #endif

@@ -21,6 +21,17 @@ typedef struct cl_run_opts {
     /* Called now and then during training; may be NULL. */
     void (*progress)(void *user, const cl_progress *p);
     void *user;
+    /* Called after every task but the last with a checkpoint of the whole
+     * run (ckpt.h; data valid during the call) and the tasks finished; may
+     * be NULL, and is not called for a strategy without save/load. A
+     * negative CL_E* return stops the run, which fails with that code. */
+    int (*checkpoint)(void *user, const void *data, size_t len, int tasks_done);
+    /* A checkpoint of this same config to go on from (NULL: start afresh).
+     * The run then ends exactly as an uninterrupted one would, timings
+     * aside. resume_name (a file name) starts error messages about it. */
+    const void *resume;
+    size_t resume_len;
+    const char *resume_name;
 } cl_run_opts;
 
 typedef struct cl_run_result {
@@ -43,10 +54,13 @@ typedef struct cl_run_result {
     size_t n_params;
     char recipe[256];         /* the suite's data recipe */
     cl_strbuf log;            /* human-readable log.txt */
+    int resumed_after;        /* tasks the resumed checkpoint had finished; 0 if fresh */
 } cl_run_result;
 
 /* Runs the cell. A diverged run is not an error: it returns 0 with status
- * CL_RUN_DIVERGED and NaN metrics. */
+ * CL_RUN_DIVERGED and NaN metrics. A checkpoint that is corrupt or of
+ * another config or build is CL_EDATA; resuming a strategy without
+ * save/load is CL_EINVAL. */
 int cl_run_execute(cl_run_result **out, const cl_config *cfg, const cl_run_opts *opts);
 void cl_run_result_free(cl_run_result *r);
 

@@ -10,11 +10,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
+#include "clbench/ckpt.h"
 #include "clbench/model.h"
 #include "clbench/params.h"
 #include "clbench/task.h"
 
-#define CL_STRATEGY_OPS_VERSION 1
+/* 2: save and load (checkpoints, --resume). */
+#define CL_STRATEGY_OPS_VERSION 2
 
 /* What a strategy assumes about the protocol: printed beside every result so
  * that a comparison says what each row was allowed to use. */
@@ -70,6 +72,20 @@ typedef struct cl_strategy_ops {
     int (*predict)(void *ctx, cl_model *net, const cl_batch *b,
                    float *logits_out);
     void (*ledger)(const void *ctx, cl_ledger *out); /* optional: zeros */
+
+    /* Checkpoints (optional, but a run can only be resumed with both).
+     * Called at a task boundary: after task_end and the evaluations that
+     * follow it, before the next task_begin. save writes every piece of
+     * state that later steps, predictions or the ledger read (buffers,
+     * anchors, teachers, counters, FLOP tallies). load gets a context fresh
+     * from create with the same params, env and network shape, and must
+     * leave it exactly as save saw it, bit for bit; tasks (env->n_tasks) are
+     * the suite's, to turn stored task ids back into cl_task pointers. The
+     * runner restores the network, optimiser and every RNG (the strategy's
+     * rng included): strategies never save those. */
+    int (*save)(const void *ctx, cl_ckpt_writer *w);
+    int (*load)(void *ctx, cl_ckpt_reader *r, const cl_task *tasks);
+
     void (*destroy)(void *ctx);
 } cl_strategy_ops;
 
