@@ -1,28 +1,11 @@
 /* clbench compare BASELINE CURRENT: the regression gate. Prints the report
  * (Markdown for a CI job summary, or text) and exits 3 on a regression. */
-#include <errno.h>
-#include <getopt.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include "clbench/cli.h"
+#include "clbench/cliopt.h"
 #include "clbench/compare.h"
 #include "clbench/error.h"
 #include "clbench/runset.h"
-
-static int parse_double(const char *s, const char *flag, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !isfinite(v)) {
-        fprintf(stderr, "clbench compare: %s: '%s' is not a number\n", flag, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
 
 static void usage(FILE *f)
 {
@@ -41,32 +24,24 @@ static int parse_args(cl_compare_opts *o, cl_compare_format *fmt, int argc, char
         {0, 0, 0, 0}};
     cl_compare_opts_default(o);
     *fmt = CL_COMPARE_MD;
-    opterr = 0;
-    optind = 1;
+    cl_cliopt_start();
     int c;
-    while ((c = getopt_long(argc, argv, ":", longs, NULL)) != -1) {
-        /* `--alpha --strict`: getopt would take "--strict" as the value. */
-        if (optarg && optarg[0] == '-' && optarg[1] == '-') c = ':', optind--;
+    while ((c = cl_cliopt_next(argc, argv, ":", longs)) != -1) {
+        int bad = 0;
         switch (c) {
-        case 'd':
-            if (parse_double(optarg, "--max-drop", &o->max_drop)) return 2;
-            break;
-        case 'a':
-            if (parse_double(optarg, "--alpha", &o->alpha)) return 2;
-            break;
-        case 'm':
-            if (cl_compare_metrics_parse(&o->gate, optarg)) goto lib_error;
-            break;
-        case 'f':
-            if (cl_compare_format_parse(fmt, optarg)) goto lib_error;
-            break;
+        case 'd': bad = cl_cliopt_number(&o->max_drop, optarg, "--max-drop"); break;
+        case 'a': bad = cl_cliopt_number(&o->alpha, optarg, "--alpha"); break;
+        case 'm': bad = cl_compare_metrics_parse(&o->gate, optarg); break;
+        case 'f': bad = cl_compare_format_parse(fmt, optarg); break;
         case 's': o->strict = 1; break;
         case 'h': usage(stdout); return 0;
         case ':':
             fprintf(stderr, "clbench compare: %s needs a value\n", argv[optind - 1]);
             return 2;
-        default:
-            fprintf(stderr, "clbench compare: unknown option '%s'\n", argv[optind - 1]);
+        default: bad = cl_cliopt_error(c, argv); break;
+        }
+        if (bad) {
+            fprintf(stderr, "clbench compare: %s\n", cl_error_last());
             return 2;
         }
     }
@@ -76,9 +51,6 @@ static int parse_args(cl_compare_opts *o, cl_compare_format *fmt, int argc, char
         return 2;
     }
     return -1;
-lib_error:
-    fprintf(stderr, "clbench compare: %s\n", cl_error_last());
-    return 2;
 }
 
 int cl_cli_compare(int argc, char **argv)

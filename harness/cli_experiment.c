@@ -1,13 +1,11 @@
 /* clbench run FILE.yaml: expands an experiment file (or a run's effective
  * config.yaml) into runs, validates them all, then runs them through the
  * same path as the flag front end. */
-#include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "clbench/cli.h"
+#include "clbench/cliopt.h"
 #include "clbench/error.h"
 #include "clbench/experiment.h"
 
@@ -40,23 +38,17 @@ static int parse_args(exp_opts *o, int argc, char **argv)
         {"resume", no_argument, 0, 'R'},       {0, 0, 0, 0}};
     o->out = "results/runs";
     o->format = "table";
-    opterr = 0;
-    optind = 1;
+    cl_cliopt_start();
     int c;
-    while ((c = getopt_long(argc, argv, ":", longs, NULL)) != -1) {
-        /* `--out --quiet`: getopt would take "--quiet" as the folder. */
-        if (optarg && optarg[0] == '-' && optarg[1] == '-') c = ':', optind--;
+    long long v;
+    while ((c = cl_cliopt_next(argc, argv, ":", longs)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
-        case 't': {
-            char *end;
-            errno = 0;
-            long v = strtol(optarg, &end, 10);
-            if (!*optarg || *end || errno || v < 1 || v > 256)
-                return usage_error("--threads: '%s' is not a whole number in [1, 256]", optarg);
+        case 't':
+            if (cl_cliopt_whole(&v, optarg, "--threads", 1, 256))
+                return usage_error("%s", cl_error_last());
             o->threads = (int)v;
             break;
-        }
         case 'f':
             if (strcmp(optarg, "table") && strcmp(optarg, "json"))
                 return usage_error("--format: '%s' is not table or json", optarg);
@@ -66,13 +58,9 @@ static int parse_args(exp_opts *o, int argc, char **argv)
         case 'F': o->force = 1; break;
         case 'n': o->dry_run = 1; break;
         case 'R': o->resume = 1; break;
-        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
-            if (optopt) {
-                char opt[3] = {'-', (char)optopt, '\0'};
-                return usage_error("unknown option '%s'", opt);
-            }
-            return usage_error("unknown option '%s'", argv[optind - 1]);
+            cl_cliopt_error(c, argv);
+            return usage_error("%s", cl_error_last());
         }
     }
     if (optind == argc) return usage_error("%s", "no experiment file given");

@@ -1,12 +1,9 @@
 /* clbench plot DIR_OR_FILE...: figures (gnuplot) regenerated from results
  * folders, metrics.json files or report bundles alone. Prints the path of
  * every figure written, one a line, on stdout. */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include "clbench/cli.h"
+#include "clbench/cliopt.h"
 #include "clbench/error.h"
 #include "clbench/plot.h"
 #include "clbench/runset.h"
@@ -31,19 +28,6 @@ static void usage(FILE *f)
         "exit codes: 0 ok, 1 runtime failure (gnuplot failed), 2 usage or input error\n");
 }
 
-static int parse_level(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !(v > 0 && v < 1)) {
-        fprintf(stderr, "clbench plot: --level: '%s' is not a confidence in (0, 1)\n", s);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
-
 int cl_cli_plot(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -54,27 +38,19 @@ int cl_cli_plot(int argc, char **argv)
         {0, 0, 0, 0}};
     cl_plot_opts o = {CL_PLOT_PDF, "results/plots", NULL, 0.95};
     int c;
-    optind = 1;
-    opterr = 0;
+    cl_cliopt_start();
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        int bad = 0;
         switch (c) {
-        case 'f':
-            if (cl_plot_format_parse(&o.format, optarg)) {
-                fprintf(stderr, "clbench plot: %s\n", cl_error_last());
-                return 2;
-            }
-            break;
+        case 'f': bad = cl_plot_format_parse(&o.format, optarg); break;
         case 'o': o.out_dir = optarg; break;
-        case 'l':
-            if (parse_level(optarg, &o.level)) return 2;
-            break;
+        case 'l': bad = cl_cliopt_level(&o.level, optarg, "--level"); break;
         case 'h': usage(stdout); return 0;
-        case ':':
-            fprintf(stderr, "clbench plot: option '%s' needs a value\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "clbench plot: unknown option '%s' (see clbench plot --help)\n",
-                    argv[optind - 1]);
+        default: bad = cl_cliopt_error(c, argv); break;
+        }
+        if (bad) {
+            fprintf(stderr, "clbench plot: %s%s\n", cl_error_last(),
+                    c == '?' ? " (see clbench plot --help)" : "");
             return 2;
         }
     }

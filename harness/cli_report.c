@@ -1,11 +1,11 @@
 /* clbench report DIR_OR_FILE...: comparison tables over seeds, regenerated
  * from results folders, metrics.json files or report bundles alone. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "clbench/cli.h"
+#include "clbench/cliopt.h"
 #include "clbench/error.h"
 #include "clbench/fsutil.h"
 #include "clbench/report.h"
@@ -24,19 +24,6 @@ static void usage(FILE *f)
         "  --out FILE   write there (atomically) instead of stdout\n"
         "\n"
         "exit codes: 0 ok, 1 runtime failure, 2 usage or input error\n");
-}
-
-static int parse_level(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !(v > 0 && v < 1)) {
-        fprintf(stderr, "clbench report: --level: '%s' is not a confidence in (0, 1)\n", s);
-        return 2;
-    }
-    *out = v;
-    return 0;
 }
 
 static int emit(const cl_strbuf *b, const char *out)
@@ -65,27 +52,19 @@ int cl_cli_report(int argc, char **argv)
     double level = 0.95;
     const char *out = NULL;
     int c;
-    optind = 1;
-    opterr = 0;
+    cl_cliopt_start();
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        int bad = 0;
         switch (c) {
-        case 'f':
-            if (cl_report_format_parse(&fmt, optarg)) {
-                fprintf(stderr, "clbench report: %s\n", cl_error_last());
-                return 2;
-            }
-            break;
-        case 'l':
-            if (parse_level(optarg, &level)) return 2;
-            break;
+        case 'f': bad = cl_report_format_parse(&fmt, optarg); break;
+        case 'l': bad = cl_cliopt_level(&level, optarg, "--level"); break;
         case 'o': out = optarg; break;
         case 'h': usage(stdout); return 0;
-        case ':':
-            fprintf(stderr, "clbench report: option '%s' needs a value\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "clbench report: unknown option '%s' (see clbench report --help)\n",
-                    argv[optind - 1]);
+        default: bad = cl_cliopt_error(c, argv); break;
+        }
+        if (bad) {
+            fprintf(stderr, "clbench report: %s%s\n", cl_error_last(),
+                    c == '?' ? " (see clbench report --help)" : "");
             return 2;
         }
     }

@@ -1,11 +1,9 @@
 /* clbench --strategy S --suite X ...: runs strategies x seeds on one suite
  * and scenario, writes each run's folder, prints a table. */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "clbench/cli.h"
+#include "clbench/cliopt.h"
 #include "clbench/config.h"
 #include "clbench/error.h"
 
@@ -56,16 +54,18 @@ typedef struct run_opts {
     int n_sets;
 } run_opts;
 
-static int parse_ulong(const char *s, const char *flag, unsigned long max, unsigned long *out)
+/* A count of at least 1 and at most max: one message for a value that is
+ * no whole number in [0, max], another for 0. */
+static int parse_count(const char *s, const char *flag, long long max, long long *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || errno || s[0] == '-' || v > max) {
-        fprintf(stderr, "clbench: %s: '%s' is not a whole number in [0, %lu]\n", flag, s, max);
+    if (cl_cliopt_whole(out, s, flag, 0, max)) {
+        fprintf(stderr, "clbench: %s\n", cl_error_last());
         return -1;
     }
-    *out = v;
+    if (*out < 1) {
+        fprintf(stderr, "clbench: %s: must be at least 1\n", flag);
+        return -1;
+    }
     return 0;
 }
 
@@ -86,15 +86,10 @@ static int parse_args(run_opts *o, int argc, char **argv)
     o->format = "table";
     o->seeds = 1;
     o->threads = 1;
-    opterr = 0;
-    optind = 1;
+    cl_cliopt_start();
     int c;
-    unsigned long v;
-    /* A leading ':' makes getopt tell a missing value (':') from an unknown
-     * option ('?'). */
-    while ((c = getopt_long(argc, argv, ":", longs, NULL)) != -1) {
-        /* `--seed --out x`: getopt would take "--out" as the seed. */
-        if (optarg && optarg[0] == '-' && optarg[1] == '-') c = ':', optind--;
+    long long v;
+    while ((c = cl_cliopt_next(argc, argv, ":", longs)) != -1) {
         switch (c) {
         case 's':
             if (strlen(optarg) >= sizeof o->strategies) {
@@ -106,14 +101,14 @@ static int parse_args(run_opts *o, int argc, char **argv)
         case 'u': o->suite = optarg; break;
         case 'c': o->scenario = optarg; break;
         case 'e':
-            if (parse_ulong(optarg, "--seed", 4294967295UL, &o->seed)) return -1;
-            break;
-        case 'n':
-            if (parse_ulong(optarg, "--seeds", 1000, &v)) return -1;
-            if (v < 1) {
-                fprintf(stderr, "clbench: --seeds: must be at least 1\n");
+            if (cl_cliopt_whole(&v, optarg, "--seed", 0, 4294967295LL)) {
+                fprintf(stderr, "clbench: %s\n", cl_error_last());
                 return -1;
             }
+            o->seed = (unsigned long)v;
+            break;
+        case 'n':
+            if (parse_count(optarg, "--seeds", 1000, &v)) return -1;
             o->seeds = (long)v;
             break;
         case 'S':
@@ -126,11 +121,7 @@ static int parse_args(run_opts *o, int argc, char **argv)
         case 'o': o->out = optarg; break;
         case 'd': o->data_dir = optarg; break;
         case 't':
-            if (parse_ulong(optarg, "--threads", 256, &v)) return -1;
-            if (v < 1) {
-                fprintf(stderr, "clbench: --threads: must be at least 1\n");
-                return -1;
-            }
+            if (parse_count(optarg, "--threads", 256, &v)) return -1;
             o->threads = (int)v;
             break;
         case 'f':
@@ -143,12 +134,9 @@ static int parse_args(run_opts *o, int argc, char **argv)
         case 'q': o->quiet = 1; break;
         case 'F': o->force = 1; break;
         case 'R': o->resume = 1; break;
-        case ':':
-            fprintf(stderr, "clbench: option '%s' needs a value\n", argv[optind - 1]);
-            return -1;
         default:
-            if (optopt) fprintf(stderr, "clbench: unknown option '-%c' (see --help)\n", optopt);
-            else fprintf(stderr, "clbench: unknown option '%s' (see --help)\n", argv[optind - 1]);
+            cl_cliopt_error(c, argv);
+            fprintf(stderr, "clbench: %s%s\n", cl_error_last(), c == '?' ? " (see --help)" : "");
             return -1;
         }
     }
@@ -164,13 +152,11 @@ static int parse_args(run_opts *o, int argc, char **argv)
 static int expand_strategies(const char *spec, const char **names, int *n)
 {
     *n = 0;
-    char all_names[512] = "";
-    for (int i = 0, off = 0; i < cl_strategy_count(); i++)
-        off += snprintf(all_names + off, sizeof all_names - (size_t)off, "%s%s", i ? "," : "",
-                        cl_strategy_at(i)->name);
-    if (!strcmp(spec, "all")) spec = all_names;
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", spec);
+    char buf[512] = "";
+    if (!strcmp(spec, "all"))
+        for (int i = 0; i < cl_strategy_count(); i++) names[(*n)++] = cl_strategy_at(i)->name;
+    else
+        snprintf(buf, sizeof buf, "%s", spec);
     char *save = NULL;
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         const cl_strategy_ops *ops;

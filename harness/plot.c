@@ -13,6 +13,7 @@
 #include "clbench/error.h"
 #include "clbench/fsutil.h"
 #include "clbench/plot.h"
+#include "clbench/proc.h"
 
 static const char *const format_ext[] = {"pdf", "png", "svg"};
 
@@ -30,20 +31,7 @@ const char *cl_plot_format_ext(cl_plot_format f) { return format_ext[f]; }
 
 int cl_plot_find_gnuplot(char *path, size_t size)
 {
-    const char *p = getenv("PATH");
-    while (p && *p) {
-        const char *end = strchr(p, ':');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        /* An empty PATH entry means the current folder (POSIX). */
-        int n = len ? snprintf(path, size, "%.*s/gnuplot", (int)len, p)
-                    : snprintf(path, size, "./gnuplot");
-        struct stat st;
-        if (n > 0 && (size_t)n < size && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-            access(path, X_OK) == 0)
-            return 0;
-        p = end ? end + 1 : NULL;
-    }
-    if (size) path[0] = '\0';
+    if (cl_proc_find(path, size, "gnuplot") == 0) return 0;
     return cl_error_set(CL_ENOTFOUND, "gnuplot not found; install gnuplot-nox (make deps does)");
 }
 

@@ -35,6 +35,11 @@ static const cl_run_doc *row_run(const cl_report *r, int row, int i)
 
 static int is_ok(const cl_run_doc *d) { return d->status && !strcmp(d->status, "ok"); }
 
+static int is_naive(const cl_report *r, int row)
+{
+    return !strcmp(row_run(r, row, 0)->strategy, "naive");
+}
+
 static long num_or(const cl_json *doc, const char *path)
 {
     double v = cl_json_num(cl_json_path(doc, path));
@@ -200,8 +205,7 @@ static int finish_group(cl_report *r, const cl_report_group *g)
     for (int i = 0; i < g->n_rows; i++) {
         cl_report_row *R = &r->rows[g->rows[i]];
         R->best = finite > 1 && R->m[CL_REPORT_ACC].mean == best;
-        const char *strat = first_run(r->set, &r->set->cells[R->cell])->strategy;
-        if (!strcmp(strat, "naive")) continue;
+        if (is_naive(r, g->rows[i])) continue;
         int ref = find_naive(r, g, g->rows[i]);
         int rc = ref >= 0 ? compare_to_naive(r, g->rows[i], ref) : 0;
         if (rc) return rc;
@@ -306,7 +310,62 @@ static int group_has_diverged(const cl_report *r, const cl_report_group *g)
     return 0;
 }
 
+/* What a row's difference to naive can say. */
+typedef enum diff_kind {
+    DIFF_REFERENCE, /* the row is naive itself */
+    DIFF_NONE,      /* no naive to compare with, or no seed both finished */
+    DIFF_ONE_PAIR,  /* one paired seed: a difference, no test */
+    DIFF_TESTED     /* two or more: the difference and its p */
+} diff_kind;
+
+static diff_kind diff_of(const cl_report *r, int row)
+{
+    const cl_report_row *R = &r->rows[row];
+    if (is_naive(r, row)) return DIFF_REFERENCE;
+    if (R->vs_naive < 0 || R->n_pairs == 0) return DIFF_NONE;
+    return R->n_pairs < 2 ? DIFF_ONE_PAIR : DIFF_TESTED;
+}
+
 typedef void (*escape_fn)(cl_strbuf *b, const char *s);
+
+/* How one output format spells a row of the per-group table; the cells
+ * whose content differs by format come from stat and diff. */
+typedef struct table_style {
+    escape_fn esc;
+    void (*stat)(cl_strbuf *b, const cl_summary *s, int bold);
+    void (*diff)(cl_strbuf *b, const cl_report *r, int row);
+    const char *row_open, *label_close; /* around the label, the first cell */
+    const char *cell_open, *cell_close; /* around every later cell */
+    const char *none;                   /* the content of an empty cell */
+    const char *row_close;
+} table_style;
+
+static void cell(cl_strbuf *b, const table_style *t, const char *text)
+{
+    cl_strbuf_printf(b, "%s%s%s", t->cell_open, text, t->cell_close);
+}
+
+/* label | metrics | difference to naive | seeds ok | memory | time | assumes */
+static void table_row(cl_strbuf *b, const cl_report *r, int row, const table_style *t)
+{
+    const cl_report_row *R = &r->rows[row];
+    char text[32];
+    cl_strbuf_puts(b, t->row_open);
+    t->esc(b, label_of(r, row));
+    cl_strbuf_puts(b, t->label_close);
+    for (int m = 0; m < CL_REPORT_N_METRICS; m++)
+        t->stat(b, &R->m[m], m == CL_REPORT_ACC && R->best);
+    t->diff(b, r, row);
+    snprintf(text, sizeof text, "%d/%d", R->n_ok, R->n_runs);
+    cell(b, t, text);
+    human_bytes(text, sizeof text, R->extra_bytes);
+    cell(b, t, text);
+    snprintf(text, sizeof text, "%.2f", R->wall_s);
+    cell(b, t, isfinite(R->wall_s) ? text : t->none);
+    assumes_text(text, sizeof text, R);
+    cell(b, t, text);
+    cl_strbuf_puts(b, t->row_close);
+}
 
 /* "ewc (lambda=10) seed 2: loss is NaN; ..." for a group's footnote. */
 static void diverged_list(cl_strbuf *b, const cl_report *r, const cl_report_group *g,
@@ -351,16 +410,20 @@ static void md_stat(cl_strbuf *b, const cl_summary *s, int bold)
 static void md_diff(cl_strbuf *b, const cl_report *r, int row)
 {
     const cl_report_row *R = &r->rows[row];
-    const char *strat = first_run(r->set, &r->set->cells[R->cell])->strategy;
     char p[32];
-    if (!strcmp(strat, "naive")) cl_strbuf_puts(b, " reference |");
-    else if (R->vs_naive < 0 || R->n_pairs == 0) cl_strbuf_puts(b, " - |");
-    else if (R->n_pairs < 2) cl_strbuf_printf(b, " %+.3f (n=1) |", R->diff_acc);
-    else {
+    switch (diff_of(r, row)) {
+    case DIFF_REFERENCE: cl_strbuf_puts(b, " reference |"); break;
+    case DIFF_NONE: cl_strbuf_puts(b, " - |"); break;
+    case DIFF_ONE_PAIR: cl_strbuf_printf(b, " %+.3f (n=1) |", R->diff_acc); break;
+    case DIFF_TESTED:
         fmt_p(p, sizeof p, R->p_acc);
         cl_strbuf_printf(b, " %+.3f (%s, n=%d) |", R->diff_acc, p, R->n_pairs);
+        break;
     }
 }
+
+static const table_style md_table = {cl_report_md_str, md_stat, md_diff, "| ", " |", " ", " |",
+                                     "-", "\n"};
 
 static void write_md(cl_strbuf *b, const cl_report *r)
 {
@@ -391,22 +454,7 @@ static void write_md(cl_strbuf *b, const cl_report *r)
         cl_strbuf_puts(b, " Δacc vs naive | seeds ok | extra memory | wall s | assumes |\n|:--|");
         for (int m = 0; m < CL_REPORT_N_METRICS; m++) cl_strbuf_puts(b, "--:|");
         cl_strbuf_puts(b, "--:|--:|--:|--:|:--|\n");
-        for (int i = 0; i < g->n_rows; i++) {
-            const cl_report_row *R = &r->rows[g->rows[i]];
-            cl_strbuf_puts(b, "| ");
-            cl_report_md_str(b, label_of(r, g->rows[i]));
-            cl_strbuf_puts(b, " |");
-            for (int m = 0; m < CL_REPORT_N_METRICS; m++)
-                md_stat(b, &R->m[m], m == CL_REPORT_ACC && R->best);
-            md_diff(b, r, g->rows[i]);
-            char bytes[32], as[32];
-            human_bytes(bytes, sizeof bytes, R->extra_bytes);
-            assumes_text(as, sizeof as, R);
-            cl_strbuf_printf(b, " %d/%d | %s |", R->n_ok, R->n_runs, bytes);
-            if (isfinite(R->wall_s)) cl_strbuf_printf(b, " %.2f |", R->wall_s);
-            else cl_strbuf_puts(b, " - |");
-            cl_strbuf_printf(b, " %s |\n", as);
-        }
+        for (int i = 0; i < g->n_rows; i++) table_row(b, r, g->rows[i], &md_table);
         if (group_has_diverged(r, g)) {
             cl_strbuf_puts(b, "\nDiverged, left out of the means: ");
             diverged_list(b, r, g, cl_report_md_str);
@@ -450,14 +498,20 @@ static void tex_stat(cl_strbuf *b, const cl_summary *s, int bold)
 static void tex_diff(cl_strbuf *b, const cl_report *r, int row)
 {
     const cl_report_row *R = &r->rows[row];
-    const char *strat = first_run(r->set, &r->set->cells[R->cell])->strategy;
-    if (!strcmp(strat, "naive")) cl_strbuf_puts(b, " & ref. & --");
-    else if (R->vs_naive < 0 || R->n_pairs == 0) cl_strbuf_puts(b, " & -- & --");
-    else if (R->n_pairs < 2) cl_strbuf_printf(b, " & $%+.3f$ & -- (1)", R->diff_acc);
-    else if (R->p_acc < 0.001)
-        cl_strbuf_printf(b, " & $%+.3f$ & $<$0.001 (%d)", R->diff_acc, R->n_pairs);
-    else cl_strbuf_printf(b, " & $%+.3f$ & %.3f (%d)", R->diff_acc, R->p_acc, R->n_pairs);
+    switch (diff_of(r, row)) {
+    case DIFF_REFERENCE: cl_strbuf_puts(b, " & ref. & --"); break;
+    case DIFF_NONE: cl_strbuf_puts(b, " & -- & --"); break;
+    case DIFF_ONE_PAIR: cl_strbuf_printf(b, " & $%+.3f$ & -- (1)", R->diff_acc); break;
+    case DIFF_TESTED:
+        if (R->p_acc < 0.001)
+            cl_strbuf_printf(b, " & $%+.3f$ & $<$0.001 (%d)", R->diff_acc, R->n_pairs);
+        else cl_strbuf_printf(b, " & $%+.3f$ & %.3f (%d)", R->diff_acc, R->p_acc, R->n_pairs);
+        break;
+    }
 }
+
+static const table_style tex_table = {cl_report_tex_str, tex_stat, tex_diff, "", "", " & ", "",
+                                      "--", " \\\\\n"};
 
 static void write_tex(cl_strbuf *b, const cl_report *r)
 {
@@ -485,20 +539,7 @@ static void write_tex(cl_strbuf *b, const cl_report *r)
         for (int m = 0; m < CL_REPORT_N_METRICS; m++) cl_strbuf_printf(b, " & %s", metric_head[m]);
         cl_strbuf_puts(b, " & $\\Delta$acc & $p$ (pairs) & Seeds ok & Memory & Time (s) & Assumes \\\\\n"
                           "\\midrule\n");
-        for (int i = 0; i < g->n_rows; i++) {
-            const cl_report_row *R = &r->rows[g->rows[i]];
-            cl_report_tex_str(b, label_of(r, g->rows[i]));
-            for (int m = 0; m < CL_REPORT_N_METRICS; m++)
-                tex_stat(b, &R->m[m], m == CL_REPORT_ACC && R->best);
-            tex_diff(b, r, g->rows[i]);
-            char bytes[32], as[32];
-            human_bytes(bytes, sizeof bytes, R->extra_bytes);
-            assumes_text(as, sizeof as, R);
-            cl_strbuf_printf(b, " & %d/%d & %s", R->n_ok, R->n_runs, bytes);
-            if (isfinite(R->wall_s)) cl_strbuf_printf(b, " & %.2f", R->wall_s);
-            else cl_strbuf_puts(b, " & --");
-            cl_strbuf_printf(b, " & %s \\\\\n", as);
-        }
+        for (int i = 0; i < g->n_rows; i++) table_row(b, r, g->rows[i], &tex_table);
         cl_strbuf_puts(b, "\\bottomrule\n\\end{tabular}}\n\n\\smallskip\n"
                           "\\begin{minipage}{\\linewidth}\\raggedright\n"
                           "$\\Delta$acc: mean paired difference in acc to naive (ref.) over the "

@@ -51,6 +51,14 @@ void cl_strbuf_puts(cl_strbuf *b, const char *s)
     b->len += n;
 }
 
+void cl_strbuf_join(cl_strbuf *b, int n, const char *(*item)(int i), const char *sep)
+{
+    for (int i = 0; i < n; i++) {
+        if (i) cl_strbuf_puts(b, sep);
+        cl_strbuf_puts(b, item(i));
+    }
+}
+
 void cl_strbuf_json_str(cl_strbuf *b, const char *s)
 {
     cl_strbuf_puts(b, "\"");

@@ -1,6 +1,7 @@
 #include <string.h>
 #include "clbench/error.h"
 #include "clbench/strategy.h"
+#include "clbench/strbuf.h"
 
 /* Every strategy, one file each in strategies/. Explicit, in listing order:
  * the order `--strategy all` runs and tables print. */
@@ -31,6 +32,8 @@ const cl_strategy_ops *cl_strategy_at(int i)
     return strategies[i];
 }
 
+static const char *name_at(int i) { return strategies[i]->name; }
+
 int cl_strategy_find(const cl_strategy_ops **out, const char *name)
 {
     for (int i = 0; i < N_STRATEGIES; i++)
@@ -38,10 +41,11 @@ int cl_strategy_find(const cl_strategy_ops **out, const char *name)
             *out = strategies[i];
             return 0;
         }
-    char list[512] = "";
-    size_t off = 0;
-    for (int i = 0; i < N_STRATEGIES && off < sizeof list; i++)
-        off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "",
-                                strategies[i]->name);
-    return cl_error_set(CL_EINVAL, "unknown strategy '%s' (valid: %s, all)", name, list);
+    cl_strbuf valid;
+    cl_strbuf_init(&valid);
+    cl_strbuf_join(&valid, N_STRATEGIES, name_at, ", ");
+    int rc = cl_error_set(CL_EINVAL, "unknown strategy '%s' (valid: %s, all)", name,
+                          valid.s ? valid.s : "");
+    cl_strbuf_release(&valid);
+    return rc;
 }

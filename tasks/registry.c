@@ -1,5 +1,6 @@
 #include <string.h>
 #include "clbench/error.h"
+#include "clbench/strbuf.h"
 #include "clbench/task.h"
 
 /* Suite families, one file each in tasks/. Explicit, in listing order. */
@@ -36,6 +37,8 @@ static int serves(const cl_suite_family *f, const char *name)
     return strcmp(f->name, name) == 0;
 }
 
+static const char *name_at(int i) { return families[i]->name; }
+
 int cl_suite_family_find(const cl_suite_family **out, const char *suite_name)
 {
     for (int i = 0; i < N_FAMILIES; i++)
@@ -43,12 +46,13 @@ int cl_suite_family_find(const cl_suite_family **out, const char *suite_name)
             *out = families[i];
             return 0;
         }
-    char list[512] = "";
-    size_t off = 0;
-    for (int i = 0; i < N_FAMILIES && off < sizeof list; i++)
-        off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "",
-                                families[i]->name);
-    return cl_error_set(CL_EINVAL, "unknown suite '%s' (valid: %s)", suite_name, list);
+    cl_strbuf valid;
+    cl_strbuf_init(&valid);
+    cl_strbuf_join(&valid, N_FAMILIES, name_at, ", ");
+    int rc = cl_error_set(CL_EINVAL, "unknown suite '%s' (valid: %s)", suite_name,
+                          valid.s ? valid.s : "");
+    cl_strbuf_release(&valid);
+    return rc;
 }
 
 cl_scenario cl_suite_family_default_scenario(const cl_suite_family *f)

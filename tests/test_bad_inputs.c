@@ -5,85 +5,36 @@
  * defective files laid over it. */
 #include <criterion/criterion.h>
 #include <dirent.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-
-#ifndef CL_TEST_BIN
-#error "the Makefile defines CL_TEST_BIN for test objects"
-#endif
+#include "support.h"
 
 #define CORPUS "tests/bad_inputs/"
 
 static char tmp[256]; /* this test's temporary folder */
 
-static void make_tmp(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/clbench-bad-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp));
-}
-
-static void remove_tmp(void)
-{
-    if (strncmp(tmp, "/tmp/clbench-bad-", 17) != 0) return;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-}
+static void make_tmp(void) { cl_test_tmpdir_new(tmp, sizeof tmp, "bad"); }
+static void remove_tmp(void) { cl_test_tmpdir_remove(tmp); }
 
 TestSuite(bad_inputs, .init = make_tmp, .fini = remove_tmp, .timeout = 60);
 
-/* The whole file, NUL-terminated (NULL if unreadable); *len its size. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0, got;
-    char *s = malloc(cap);
-    while (s && (got = fread(s + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (n + 1 == cap) {
-            char *t = realloc(s, cap *= 2);
-            if (!t) free(s);
-            s = t;
-        }
-    }
-    fclose(f);
-    if (s) s[n] = '\0';
-    if (len) *len = n;
-    return s;
-}
-
-static void put(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f, "cannot write %s", path);
-    cr_assert_eq(fwrite(data, 1, n, f), n);
-    cr_assert_eq(fclose(f), 0);
-}
-
 /* An IDX file: unsigned bytes, rank 3 (n, side, side) or 1 (n). */
-static void put_idx(const char *dir, const char *name, int rank, uint32_t n, uint32_t side)
+static void put_idx(const char *dir, const char *name, int rank, unsigned n, unsigned side)
 {
-    size_t items = rank == 3 ? (size_t)n * side * side : n;
-    size_t head = 4 + 4 * (size_t)rank, len = head + items;
-    unsigned char *b = malloc(len);
-    cr_assert_not_null(b);
-    uint32_t dims[3] = {n, side, side};
-    b[0] = b[1] = 0;
-    b[2] = 0x08;
-    b[3] = (unsigned char)rank;
-    for (int d = 0; d < rank; d++)
-        for (int k = 0; k < 4; k++) b[4 + 4 * d + k] = (unsigned char)(dims[d] >> (24 - 8 * k));
+    size_t items = rank == 3 ? (size_t)n * side * side : n, len;
+    unsigned char *data = malloc(items);
+    cr_assert_not_null(data);
     for (size_t i = 0; i < items; i++)
-        b[head + i] = (unsigned char)(rank == 3 ? i * 7 : i % 10); /* labels 0..9 */
+        data[i] = (unsigned char)(rank == 3 ? i * 7 : i % 10); /* labels 0..9 */
+    unsigned dims[3] = {n, side, side};
+    unsigned char *b = cl_test_idx_bytes(0x08, rank, dims, data, items, &len);
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    put(path, b, len);
+    cl_test_write(path, b, len);
     free(b);
+    free(data);
 }
 
 /* {data:NAME}: a fresh copy of the valid dataset with idx/NAME laid over. */
@@ -117,9 +68,9 @@ static void make_dataset(const char *name, char *dir, size_t n)
             remove(plain);
         }
         size_t len;
-        char *data = slurp(from, &len);
+        char *data = cl_test_read(from, &len);
         cr_assert_not_null(data, "cannot read %s", from);
-        put(to, data, len);
+        cl_test_write(to, data, len);
         free(data);
     }
     closedir(d);
@@ -146,33 +97,17 @@ static void expand(const char *in, char *out, size_t n)
     out[o] = '\0';
 }
 
-/* Nothing under the folder (absent counts as empty). */
-static int folder_empty(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d) return 1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    closedir(d);
-    return n == 0;
-}
-
 /* Runs case number k. */
 static void run_case(int k, const char *args, const char *want, int exact)
 {
-    char xargs[4096], xwant[4096], cmd[8192], out[512], errf[512];
+    char xargs[4096], xwant[4096], out[512];
     expand(args, xargs, sizeof xargs);
     expand(want, xwant, sizeof xwant);
     snprintf(out, sizeof out, "%s/out-%d", tmp, k);
-    snprintf(errf, sizeof errf, "%s/stderr-%d", tmp, k);
-    snprintf(cmd, sizeof cmd, "%s %s --out '%s' --quiet >/dev/null 2>'%s' </dev/null", CL_TEST_BIN,
-             xargs, out, errf);
-    fflush(NULL);
-    int st = system(cmd);
-    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    char *err = slurp(errf, NULL);
-    cr_assert_not_null(err);
+    cl_test_result r;
+    cl_test_run_cli(&r, tmp, "%s --out '%s' --quiet", xargs, out);
+    int code = r.code;
+    char *err = r.err;
     size_t n = strlen(err);
     cr_expect_eq(code, 2, "case %d (%s): exit %d, want 2; stderr: %s", k, args, code, err);
     int one_line = n > 0 && err[n - 1] == '\n' && strchr(err, '\n') == err + n - 1;
@@ -181,8 +116,8 @@ static void run_case(int k, const char *args, const char *want, int exact)
     int match = exact ? !strcmp(err, xwant) : !strncmp(err, xwant, strlen(xwant));
     cr_expect(match, "case %d (%s): stderr\n  is   '%s'\n  want '%s'%s", k, args, err, xwant,
               exact ? "" : "...");
-    cr_expect(folder_empty(out), "case %d (%s): wrote under --out", k, args);
-    free(err);
+    cr_expect(cl_test_dir_count(out) <= 0, "case %d (%s): wrote under --out", k, args);
+    cl_test_result_free(&r);
 }
 
 /* Every case in cases.txt (each args: line followed by a want line);
@@ -209,8 +144,7 @@ static int run_all(char *text)
 
 Test(bad_inputs, every_case_exits_2_with_its_one_line)
 {
-    char *text = slurp(CORPUS "cases.txt", NULL);
-    cr_assert_not_null(text, "cannot read " CORPUS "cases.txt");
+    char *text = cl_test_slurp(CORPUS "cases.txt");
     int n = run_all(text);
     cr_assert_geq(n, 50, "only %d cases", n);
     free(text);
@@ -219,8 +153,7 @@ Test(bad_inputs, every_case_exits_2_with_its_one_line)
 /* A corpus file that no case uses would silently test nothing. */
 Test(bad_inputs, every_corpus_file_has_a_case)
 {
-    char *text = slurp(CORPUS "cases.txt", NULL);
-    cr_assert_not_null(text);
+    char *text = cl_test_slurp(CORPUS "cases.txt");
     static const char *const dirs[] = {"yaml", "idx"};
     for (int k = 0; k < 2; k++) {
         char path[256];

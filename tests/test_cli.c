@@ -10,14 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "clbench/json.h"
 #include "clbench/metrics.h"
-
-#ifndef CL_TEST_BIN
-#error "the Makefile defines CL_TEST_BIN for test objects"
-#endif
+#include "support.h"
 
 /* Small settings: a run takes a few hundredths of a second. */
 #define SMALL                                                                  \
@@ -26,100 +22,23 @@
 
 static char tmp[256]; /* this test's temporary folder */
 
-static void make_tmp(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/clbench-cli-XXXXXX");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        abort();
-    }
-}
-
-static void remove_tmp(void)
-{
-    if (strncmp(tmp, "/tmp/clbench-cli-", 17) != 0) return;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-}
+static void make_tmp(void) { cl_test_tmpdir_new(tmp, sizeof tmp, "cli"); }
+static void remove_tmp(void) { cl_test_tmpdir_remove(tmp); }
 
 TestSuite(cli, .init = make_tmp, .fini = remove_tmp, .timeout = 120);
 
-typedef struct cli_result {
-    int code;  /* exit code; 128 + signal if killed */
-    char *out; /* captured stdout */
-    char *err; /* captured stderr */
-} cli_result;
-
-/* The whole file, NUL-terminated; NULL if it cannot be read. */
-static char *slurp(const char *path, size_t *len_out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 4096, len = 0;
-    char *s = malloc(cap);
-    size_t got;
-    while (s && (got = fread(s + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (cap - len - 1 == 0) {
-            char *t = realloc(s, cap * 2);
-            if (!t) {
-                free(s);
-                s = NULL;
-                break;
-            }
-            s = t;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (s) s[len] = '\0';
-    if (len_out) *len_out = len;
-    return s;
-}
-
-static char *slurp_ok(const char *path)
-{
-    char *s = slurp(path, NULL);
-    cr_assert_not_null(s, "cannot read %s: %s", path, strerror(errno));
-    return s;
-}
-
-static void result_free(cli_result *r)
-{
-    free(r->out);
-    free(r->err);
-    r->out = r->err = NULL;
-}
-
 /* Runs `CL_TEST_BIN args` exactly as given (no --out). */
-static void run_raw(cli_result *r, const char *args)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s >'%s/stdout' 2>'%s/stderr' </dev/null", CL_TEST_BIN, args,
-             tmp, tmp);
-    fflush(NULL);
-    int st = system(cmd);
-    cr_assert_neq(st, -1, "system failed: %s", strerror(errno));
-    r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    char path[512];
-    snprintf(path, sizeof path, "%s/stdout", tmp);
-    r->out = slurp_ok(path);
-    snprintf(path, sizeof path, "%s/stderr", tmp);
-    r->err = slurp_ok(path);
-}
+static void run_raw(cl_test_result *r, const char *args) { cl_test_run_cli(r, tmp, "%s", args); }
 
 /* Runs `CL_TEST_BIN args --out <tmp>/<out> --quiet`. */
-static void run_in(cli_result *r, const char *out, const char *args)
+static void run_in(cl_test_result *r, const char *out, const char *args)
 {
-    char full[3072];
-    snprintf(full, sizeof full, "%s --out '%s/%s' --quiet", args, tmp, out);
-    run_raw(r, full);
+    cl_test_run_cli(r, tmp, "%s --out '%s/%s' --quiet", args, tmp, out);
 }
 
-static void run(cli_result *r, const char *args) { run_in(r, "runs", args); }
+static void run(cl_test_result *r, const char *args) { run_in(r, "runs", args); }
 
-static void expect_ok(const cli_result *r, const char *args)
+static void expect_ok(const cl_test_result *r, const char *args)
 {
     cr_assert_eq(r->code, 0, "'%s' exited %d; stderr:\n%s", args, r->code, r->err);
 }
@@ -169,13 +88,6 @@ static void only_run_dir(const char *out, char *buf, size_t n)
     cr_assert(is_dir(buf), "%s is not a folder", buf);
 }
 
-static int count_char(const char *s, char c)
-{
-    int n = 0;
-    for (; *s; s++) n += *s == c;
-    return n;
-}
-
 static cl_json *parse_text(const char *text, const char *what)
 {
     cl_json *doc = NULL;
@@ -187,7 +99,7 @@ static cl_json *parse_text(const char *text, const char *what)
 
 static cl_json *parse_path(const char *path)
 {
-    char *text = slurp_ok(path);
+    char *text = cl_test_slurp(path);
     cl_json *doc = parse_text(text, path);
     free(text);
     return doc;
@@ -246,7 +158,7 @@ static char *strip_timing(const char *text)
 Test(cli, default_run_json)
 {
     const char *args = "--strategy naive --suite seq-tasks --format json";
-    cli_result r;
+    cl_test_result r;
     run(&r, args);
     expect_ok(&r, args);
     cl_json *doc = parse_text(r.out, "stdout");
@@ -315,16 +227,16 @@ Test(cli, default_run_json)
 
     free(R);
     cl_json_free(doc);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 /* ---- 2. the results folder ----------------------------------------------- */
 
-static int count_lines(const char *s) { return count_char(s, '\n'); }
+static int count_lines(const char *s) { return cl_test_count_char(s, '\n'); }
 
 Test(cli, results_folder)
 {
-    cli_result r;
+    cl_test_result r;
     run(&r, SMALL);
     expect_ok(&r, SMALL);
     char dir[1024], path[4096];
@@ -355,7 +267,7 @@ Test(cli, results_folder)
 
     /* matrix.csv holds R, one row per (stage, task). */
     snprintf(path, sizeof path, "%s/matrix.csv", dir);
-    char *csv = slurp_ok(path);
+    char *csv = cl_test_slurp(path);
     cr_assert_eq(strncmp(csv, "stage,task,accuracy\n", 20), 0, "matrix.csv header: %.40s", csv);
     cr_assert_eq(count_lines(csv), 1 + (T + 1) * T, "matrix.csv has %d lines", count_lines(csv));
     const char *p = strchr(csv, '\n') + 1;
@@ -374,7 +286,7 @@ Test(cli, results_folder)
     free(csv);
 
     snprintf(path, sizeof path, "%s/curve.csv", dir);
-    csv = slurp_ok(path);
+    csv = cl_test_slurp(path);
     cr_assert_eq(strncmp(csv, "step,trained_task,task,accuracy\n", 32), 0,
                  "curve.csv header: %.40s", csv);
     int rows = count_lines(csv) - 1;
@@ -383,14 +295,14 @@ Test(cli, results_folder)
     free(csv);
 
     snprintf(path, sizeof path, "%s/config.yaml", dir);
-    char *y = slurp_ok(path);
+    char *y = cl_test_slurp(path);
     cr_assert_not_null(strstr(y, "suite:\n  name: seq-tasks\n"), "%s", y);
     cr_assert_not_null(strstr(y, "\n  steps: 40\n"), "%s", y);
     cr_assert_not_null(strstr(y, "\n  hidden: [64,64]\n"), "%s", y);
     free(y);
 
     snprintf(path, sizeof path, "%s/log.txt", dir);
-    char *log = slurp_ok(path);
+    char *log = cl_test_slurp(path);
     cr_assert_gt(strlen(log), 0, "log.txt is empty");
     free(log);
 
@@ -400,7 +312,7 @@ Test(cli, results_folder)
     cr_assert_eq(n, 1);
     free(R);
     cl_json_free(doc);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 /* ---- 3. determinism ------------------------------------------------------ */
@@ -410,21 +322,21 @@ static char *metrics_text(const char *out)
     char dir[1024], path[4096];
     only_run_dir(out, dir, sizeof dir);
     snprintf(path, sizeof path, "%s/metrics.json", dir);
-    return slurp_ok(path);
+    return cl_test_slurp(path);
 }
 
 Test(cli, deterministic)
 {
-    cli_result r;
+    cl_test_result r;
     run_in(&r, "runs_a", SMALL);
     expect_ok(&r, SMALL);
-    result_free(&r);
+    cl_test_result_free(&r);
     run_in(&r, "runs_b", SMALL);
     expect_ok(&r, SMALL);
-    result_free(&r);
+    cl_test_result_free(&r);
     run_in(&r, "runs_c", SMALL " --seed 1");
     expect_ok(&r, SMALL " --seed 1");
-    result_free(&r);
+    cl_test_result_free(&r);
 
     char *a = metrics_text("runs_a"), *b = metrics_text("runs_b"), *c = metrics_text("runs_c");
     char *sa = strip_timing(a), *sb = strip_timing(b);
@@ -455,7 +367,7 @@ Test(cli, deterministic)
  * (NULL-terminated) and write nothing under --out. */
 static void expect_input_error(const char *args, ...)
 {
-    cli_result r;
+    cl_test_result r;
     char out[32], root[512], err[2048], sout[2048];
     static int k;
     snprintf(out, sizeof out, "bad%d", k++);
@@ -465,9 +377,9 @@ static void expect_input_error(const char *args, ...)
     snprintf(err, sizeof err, "%s", r.err);
     snprintf(sout, sizeof sout, "%s", r.out);
     int code = r.code;
-    result_free(&r);
+    cl_test_result_free(&r);
     cr_assert_eq(code, 2, "'%s' exited %d, want 2; stderr:\n%s", args, code, err);
-    cr_assert_eq(count_char(err, '\n'), 1, "'%s': stderr is not one line:\n%s", args, err);
+    cr_assert_eq(cl_test_count_char(err, '\n'), 1, "'%s': stderr is not one line:\n%s", args, err);
     cr_assert_eq(err[strlen(err) - 1], '\n', "'%s': stderr: %s", args, err);
     va_list ap;
     va_start(ap, args);
@@ -526,7 +438,7 @@ Test(cli, unknown_short_option)
 
 Test(cli, list_help_version)
 {
-    cli_result r;
+    cl_test_result r;
     run_raw(&r, "list");
     cr_assert_eq(r.code, 0, "list exited %d: %s", r.code, r.err);
     cr_assert_not_null(strstr(r.out, "naive"));
@@ -534,52 +446,52 @@ Test(cli, list_help_version)
     cr_assert_not_null(strstr(r.out, "train.lr"));
     cr_assert_not_null(strstr(r.out, "model.hidden"));
     cr_assert_not_null(strstr(r.out, "suite.tasks"));
-    result_free(&r);
+    cl_test_result_free(&r);
 
     run_raw(&r, "list extra");
     cr_assert_eq(r.code, 2);
     cr_assert_str_eq(r.out, "");
-    result_free(&r);
+    cl_test_result_free(&r);
 
     run_raw(&r, "--help");
     cr_assert_eq(r.code, 0);
     cr_assert_eq(strncmp(r.out, "usage: clbench", 14), 0, "--help stdout: %s", r.out);
     cr_assert_not_null(strstr(r.out, "--strategy"));
     cr_assert_str_eq(r.err, "");
-    result_free(&r);
+    cl_test_result_free(&r);
 
     run_raw(&r, "--version");
     cr_assert_eq(r.code, 0);
     cr_assert_eq(strncmp(r.out, "clbench ", 8), 0, "--version stdout: %s", r.out);
-    cr_assert_eq(count_char(r.out, '\n'), 1);
-    result_free(&r);
+    cr_assert_eq(cl_test_count_char(r.out, '\n'), 1);
+    cl_test_result_free(&r);
 
     /* No arguments: usage on stderr, exit 2. */
     run_raw(&r, "");
     cr_assert_eq(r.code, 2);
     cr_assert_not_null(strstr(r.err, "usage: clbench"));
-    result_free(&r);
+    cl_test_result_free(&r);
 
     run_raw(&r, "frobnicate");
     cr_assert_eq(r.code, 2);
     cr_assert_not_null(strstr(r.err, "frobnicate"));
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 /* ---- 7. skipping finished runs, --force ----------------------------------- */
 
 Test(cli, skip_and_force)
 {
-    cli_result r;
+    cl_test_result r;
     run(&r, SMALL);
     expect_ok(&r, SMALL);
     char *table1 = r.out;
     r.out = NULL;
-    result_free(&r);
+    cl_test_result_free(&r);
     char dir[1024], path[4096];
     only_run_dir("runs", dir, sizeof dir);
     snprintf(path, sizeof path, "%s/metrics.json", dir);
-    char *before = slurp_ok(path);
+    char *before = cl_test_slurp(path);
     struct stat st1, st2, st3;
     cr_assert_eq(stat(path, &st1), 0);
 
@@ -587,8 +499,8 @@ Test(cli, skip_and_force)
     expect_ok(&r, SMALL);
     cr_assert_not_null(strstr(r.out, "naive"), "no table on a skipped run: %s", r.out);
     cr_assert_str_eq(r.out, table1, "a skipped run prints another table");
-    result_free(&r);
-    char *after = slurp_ok(path);
+    cl_test_result_free(&r);
+    char *after = cl_test_slurp(path);
     cr_assert_str_eq(after, before, "a skipped run changed metrics.json");
     cr_assert_eq(stat(path, &st2), 0);
     cr_assert_eq(st2.st_ino, st1.st_ino, "a skipped run rewrote metrics.json");
@@ -597,11 +509,11 @@ Test(cli, skip_and_force)
     run(&r, SMALL " --force");
     expect_ok(&r, SMALL " --force");
     cr_assert_not_null(strstr(r.out, "naive"));
-    result_free(&r);
+    cl_test_result_free(&r);
     only_run_dir("runs", dir, sizeof dir);
     cr_assert_eq(stat(path, &st3), 0);
     cr_assert_neq(st3.st_ino, st1.st_ino, "--force did not rewrite metrics.json");
-    after = slurp_ok(path);
+    after = cl_test_slurp(path);
     char *sb = strip_timing(before), *sa = strip_timing(after);
     cr_assert_str_eq(sa, sb, "a forced re-run gave different results");
     free(sa);
@@ -616,7 +528,7 @@ Test(cli, skip_and_force)
 Test(cli, seeds_comparison)
 {
     const char *args = "--strategy naive --seeds 2 " SMALL;
-    cli_result r;
+    cl_test_result r;
     run(&r, args);
     expect_ok(&r, args);
     cr_assert_not_null(strstr(r.out, "strategy"), "no header: %s", r.out);
@@ -624,7 +536,7 @@ Test(cli, seeds_comparison)
     for (const char *p = r.out; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
         naive_row |= strncmp(p, "naive", 5) == 0;
     cr_assert(naive_row, "no naive row: %s", r.out);
-    result_free(&r);
+    cl_test_result_free(&r);
 
     char root[512], names[8][256];
     snprintf(root, sizeof root, "%s/runs", tmp);
@@ -644,7 +556,7 @@ Test(cli, seeds_comparison)
 Test(cli, seeds_json_array)
 {
     const char *args = "--seeds 2 --seed 4 --format json " SMALL;
-    cli_result r;
+    cl_test_result r;
     run(&r, args);
     expect_ok(&r, args);
     cl_json *doc = parse_text(r.out, "stdout");
@@ -653,7 +565,7 @@ Test(cli, seeds_json_array)
     cr_assert_eq(cl_json_num(cl_json_get(cl_json_at(doc, 0), "seed")), 4);
     cr_assert_eq(cl_json_num(cl_json_get(cl_json_at(doc, 1), "seed")), 5);
     cl_json_free(doc);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 /* ---- 9. task and domain scenarios ----------------------------------------- */
@@ -661,7 +573,7 @@ Test(cli, seeds_json_array)
 Test(cli, task_scenario)
 {
     const char *args = "--scenario task --format json " SMALL;
-    cli_result r;
+    cl_test_result r;
     run(&r, args);
     expect_ok(&r, args);
     cl_json *doc = parse_text(r.out, "stdout");
@@ -675,13 +587,13 @@ Test(cli, task_scenario)
                      R[(size_t)(j + 1) * 5 + j]);
     free(R);
     cl_json_free(doc);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(cli, domain_scenario)
 {
     const char *args = "--scenario domain --format json " SMALL;
-    cli_result r;
+    cl_test_result r;
     run(&r, args);
     expect_ok(&r, args);
     cl_json *doc = parse_text(r.out, "stdout");
@@ -693,5 +605,5 @@ Test(cli, domain_scenario)
     only_run_dir("runs", dir, sizeof dir);
     cr_assert_not_null(strstr(dir, "seq-tasks-domain-naive-s0-"), "%s", dir);
     cl_json_free(doc);
-    result_free(&r);
+    cl_test_result_free(&r);
 }

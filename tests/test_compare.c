@@ -4,42 +4,23 @@
  * its numbers next to its assertions; the library is checked for verdicts
  * and the binary (CL_TEST_BIN) for exit codes and what the report names. */
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include "clbench/compare.h"
 #include "clbench/error.h"
 #include "clbench/fsutil.h"
 #include "clbench/runset.h"
-
-#ifndef CL_TEST_BIN
-#error "the Makefile defines CL_TEST_BIN for test objects"
-#endif
+#include "support.h"
 
 #define FIXTURE "tests/fixtures/compare/bundle.json"
 
 static char tmp[256];
 
-static void make_tmp(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/clbench-compare-XXXXXX");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        abort();
-    }
-}
-
-static void remove_tmp(void)
-{
-    if (strncmp(tmp, "/tmp/clbench-compare-", 21) != 0) return;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-}
+static void make_tmp(void) { cl_test_tmpdir_new(tmp, sizeof tmp, "compare"); }
+static void remove_tmp(void) { cl_test_tmpdir_remove(tmp); }
 
 TestSuite(compare, .init = make_tmp, .fini = remove_tmp, .timeout = 30);
 
@@ -105,56 +86,33 @@ static void write_cell(const cellspec *c)
 
 /* ---- the binary ---- */
 
-typedef struct cli_result {
-    int code;
-    char *out, *err;
-} cli_result;
-
-static char *slurp(const char *path)
-{
-    char *s = NULL;
-    size_t len;
-    cr_assert_eq(cl_fs_read_all(path, &s, &len), 0, "cannot read %s", path);
-    return s;
-}
-
 /* `CL_TEST_BIN compare <args>`; %B and %C in args stand for the base and
  * current folders (printf-style formatting first). */
-static void run_compare(cli_result *r, const char *fmt, ...)
+static void run_compare(cl_test_result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void run_compare(cl_test_result *r, const char *fmt, ...)
 {
-    char args[1024], cmd[4096];
+    char args[1024], expanded[3072];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    size_t k = (size_t)snprintf(cmd, sizeof cmd, "%s compare ", CL_TEST_BIN);
-    for (const char *p = args; *p && k < sizeof cmd - 600; p++) {
+    size_t k = 0;
+    for (const char *p = args; *p && k < sizeof expanded - 600; p++) {
         if (p[0] == '%' && (p[1] == 'B' || p[1] == 'C')) {
-            k += (size_t)snprintf(cmd + k, sizeof cmd - k, "'%s/%s'", tmp, p[1] == 'B' ? "base" : "cur");
+            k += (size_t)snprintf(expanded + k, sizeof expanded - k, "'%s/%s'", tmp,
+                                  p[1] == 'B' ? "base" : "cur");
             p++;
         } else {
-            cmd[k++] = *p;
+            expanded[k++] = *p;
         }
     }
-    snprintf(cmd + k, sizeof cmd - k, " >'%s/stdout' 2>'%s/stderr' </dev/null", tmp, tmp);
-    fflush(NULL);
-    int st = system(cmd);
-    cr_assert_neq(st, -1, "system failed: %s", strerror(errno));
-    r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    char path[512];
-    snprintf(path, sizeof path, "%s/stdout", tmp);
-    r->out = slurp(path);
-    snprintf(path, sizeof path, "%s/stderr", tmp);
-    r->err = slurp(path);
+    expanded[k] = '\0';
+    cl_test_run_cli(r, tmp, "compare %s", expanded);
 }
 
-static void result_free(cli_result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static void expect_code(const cli_result *r, int code)
+static void expect_code(const cl_test_result *r, int code)
 {
     cr_assert_eq(r->code, code, "exit %d, want %d; stdout:\n%s\nstderr:\n%s", r->code, code,
                  r->out, r->err);
@@ -242,7 +200,7 @@ Test(compare, clear_regression_fails_and_names_cell_and_metric)
     cr_assert(L.cmp->failed);
     unload(&L);
 
-    cli_result r;
+    cl_test_result r;
     run_compare(&r, "%%B %%C");
     expect_code(&r, 3);
     cr_assert(strstr(r.out, "## clbench compare: \xE2\x9D\x8C REGRESSION"), "%s", r.out);
@@ -254,7 +212,7 @@ Test(compare, clear_regression_fails_and_names_cell_and_metric)
     /* The detail table marks the row too. */
     line_with(line, sizeof line, r.out, "| acc |");
     cr_assert(strstr(line, "REGRESSION"), "table row: '%s'", line);
-    result_free(&r);
+    cl_test_result_free(&r);
 
     run_compare(&r, "--format text %%B %%C");
     expect_code(&r, 3);
@@ -262,7 +220,7 @@ Test(compare, clear_regression_fails_and_names_cell_and_metric)
     cr_assert_null(strchr(r.out, '|'), "text output has no Markdown table:\n%s", r.out);
     line_with(line, sizeof line, r.out, "  naive ");
     cr_assert(strstr(line, "acc") && strstr(line, "REGRESSION"), "text row: '%s'", line);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(compare, noise_within_the_interval_passes)
@@ -278,12 +236,12 @@ Test(compare, noise_within_the_interval_passes)
     cr_assert_not(L.cmp->failed);
     unload(&L);
 
-    cli_result r;
+    cl_test_result r;
     run_compare(&r, "%%B %%C");
     expect_code(&r, 0);
     cr_assert(strstr(r.out, "## clbench compare: \xE2\x9C\x85 PASS"), "%s", r.out);
     cr_assert_null(strstr(r.out, "### Regressions"), "%s", r.out);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(compare, large_drop_with_huge_variance_is_not_significant)
@@ -300,18 +258,18 @@ Test(compare, large_drop_with_huge_variance_is_not_significant)
     cr_assert_eq(m->verdict, CL_CMP_NOT_SIGNIFICANT);
     unload(&L);
 
-    cli_result r;
+    cl_test_result r;
     run_compare(&r, "%%B %%C");
     expect_code(&r, 0);
     char line[512];
     line_with(line, sizeof line, r.out, "| acc |");
     cr_assert(strstr(line, "drop, not significant"), "row: '%s'", line);
-    result_free(&r);
+    cl_test_result_free(&r);
 
     /* A looser alpha makes the same drop a regression: the test decides. */
     run_compare(&r, "--alpha 0.45 %%B %%C");
     expect_code(&r, 3);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(compare, single_seed_is_judged_by_the_threshold_alone)
@@ -326,29 +284,29 @@ Test(compare, single_seed_is_judged_by_the_threshold_alone)
     cr_assert_eq(m->verdict, CL_CMP_REGRESSION);
     unload(&L);
 
-    cli_result r;
+    cl_test_result r;
     run_compare(&r, "%%B %%C");
     expect_code(&r, 3);
     cr_assert(strstr(r.out, "the threshold alone decides"), "%s", r.out);
     char line[512];
     line_with(line, sizeof line, r.out, "| acc |");
     cr_assert(strstr(line, "| 1 seed |"), "row: '%s'", line);
-    result_free(&r);
+    cl_test_result_free(&r);
 
     /* 0.03 is within a --max-drop of 0.05. */
     run_compare(&r, "--max-drop 0.05 %%B %%C");
     expect_code(&r, 0);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(compare, single_seed_small_drop_passes)
 {
     write_cell(&(cellspec){.set = "base", .n = 1, .acc = {0.80}});
     write_cell(&(cellspec){.set = "cur", .n = 3, .acc = {0.79, 0.79, 0.79}});
-    cli_result r;
+    cl_test_result r;
     run_compare(&r, "%%B %%C");
     expect_code(&r, 0);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(compare, forgetting_is_lower_is_better)
@@ -365,19 +323,19 @@ Test(compare, forgetting_is_lower_is_better)
     cr_assert_lt(m->p, 0.001, "p = %g", m->p);
     cr_assert_eq(m->verdict, CL_CMP_REGRESSION);
     unload(&L);
-    cli_result r;
+    cl_test_result r;
     run_compare(&r, "%%B %%C");
     expect_code(&r, 3);
     char sec[4096];
     section(sec, sizeof sec, r.out, "### Regressions");
     cr_assert(strstr(sec, "`forgetting` 0.3000 -> 0.4000"), "%s", sec);
-    result_free(&r);
+    cl_test_result_free(&r);
 
     /* The same sets the other way round: forgetting fell, an improvement,
      * and the test must see it as one (p near 1, not near 0). */
     run_compare(&r, "%%C %%B");
     expect_code(&r, 0);
-    result_free(&r);
+    cl_test_result_free(&r);
     char b[512], c[512];
     snprintf(b, sizeof b, "%s/cur", tmp);
     snprintf(c, sizeof c, "%s/base", tmp);
@@ -405,7 +363,7 @@ Test(compare, missing_and_extra_cells_are_listed)
     cr_assert_not(L.cmp->failed);
     unload(&L);
 
-    cli_result r;
+    cl_test_result r;
     run_compare(&r, "%%B %%C");
     expect_code(&r, 0);
     char sec[2048];
@@ -414,14 +372,14 @@ Test(compare, missing_and_extra_cells_are_listed)
     cr_assert_null(strstr(sec, "lambda=100"), "%s", sec);
     section(sec, sizeof sec, r.out, "### Extra cells");
     cr_assert(strstr(sec, "- seq-tasks / class / ewc (lambda=100): 3 seeds"), "%s", r.out);
-    result_free(&r);
+    cl_test_result_free(&r);
 
     run_compare(&r, "--strict %%B %%C");
     expect_code(&r, 3);
     section(sec, sizeof sec, r.out, "### Regressions");
     cr_assert(strstr(sec, "ewc (lambda=10)**: missing from the current runs"),
               "%s", sec);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(compare, identical_inputs_have_zero_deltas)
@@ -446,14 +404,14 @@ Test(compare, identical_inputs_have_zero_deltas)
     cr_assert_not(L.cmp->failed);
     unload(&L);
 
-    cli_result r;
+    cl_test_result r;
     run_compare(&r, FIXTURE " " FIXTURE);
     expect_code(&r, 0);
     cr_assert(strstr(r.out, "Protocol: 60 steps per task, batch 32, seeds 2 (baseline) / 2 (current)."),
               "%s", r.out);
     cr_assert_null(strstr(r.out, "| -0.0"), "%s", r.out);
     cr_assert_null(strstr(r.out, "| +0.0001"), "%s", r.out);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(compare, run_diverging_where_baseline_was_ok_is_a_regression)
@@ -461,42 +419,42 @@ Test(compare, run_diverging_where_baseline_was_ok_is_a_regression)
     write_cell(&(cellspec){.set = "base", .n = 3, .acc = {0.5, 0.5, 0.5}});
     write_cell(&(cellspec){.set = "cur", .n = 3, .acc = {0.5, 0.5, 0.5},
                            .status = {NULL, "diverged", NULL}});
-    cli_result r;
+    cl_test_result r;
     run_compare(&r, "%%B %%C");
     expect_code(&r, 3);
     char sec[2048];
     section(sec, sizeof sec, r.out, "### Regressions");
     cr_assert(strstr(sec, "naive**: seed 1 diverged (ok in the baseline)"), "%s", r.out);
-    result_free(&r);
+    cl_test_result_free(&r);
 
     /* Diverged in the baseline as well: not new, not a failure. */
     write_cell(&(cellspec){.set = "base", .n = 3, .acc = {0.5, 0.5, 0.5},
                            .status = {NULL, "diverged", NULL}});
     run_compare(&r, "%%B %%C");
     expect_code(&r, 0);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(compare, metrics_option_restricts_the_gate_not_the_table)
 {
     write_cell(&(cellspec){.set = "base", .n = 3, .acc = {0.80, 0.81, 0.79}});
     write_cell(&(cellspec){.set = "cur", .n = 3, .acc = {0.70, 0.71, 0.69}});
-    cli_result r;
+    cl_test_result r;
     run_compare(&r, "--metrics forgetting,min_acc %%B %%C");
     expect_code(&r, 0);
     char line[512];
     line_with(line, sizeof line, r.out, "| acc |");
     cr_assert(strstr(line, "| -0.1000 |") && strstr(line, "drop, not gated"), "row: '%s'", line);
-    result_free(&r);
+    cl_test_result_free(&r);
 
     run_compare(&r, "--metrics forgetting,acc %%B %%C");
     expect_code(&r, 3);
-    result_free(&r);
+    cl_test_result_free(&r);
 
     run_compare(&r, "--metrics acc,bogus %%B %%C");
     expect_code(&r, 2);
     cr_assert(strstr(r.err, "'bogus'"), "%s", r.err);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(compare, intransigence_only_when_both_sides_have_it)
@@ -508,18 +466,18 @@ Test(compare, intransigence_only_when_both_sides_have_it)
     cr_assert_not(L.cmp->cells[0].m[CL_CMP_INTRANSIGENCE].shown);
     cr_assert(L.cmp->cells[0].m[CL_CMP_MIN_ACC].shown);
     unload(&L);
-    cli_result r;
+    cl_test_result r;
     run_compare(&r, "%%B %%C");
     expect_code(&r, 0);
     cr_assert_null(strstr(r.out, "| intransigence |"), "%s", r.out);
-    result_free(&r);
+    cl_test_result_free(&r);
 
     /* Both have it, and it grew by 0.2: lower is better, so a regression. */
     write_cell(&(cellspec){.set = "cur", .n = 2, .acc = {0.5, 0.5}, .intrans = "0.3"});
     run_compare(&r, "%%B %%C");
     expect_code(&r, 3);
     cr_assert(strstr(r.out, "`intransigence` 0.1000 -> 0.3000"), "%s", r.out);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(compare, cells_differing_only_in_training_stay_apart)
@@ -528,7 +486,7 @@ Test(compare, cells_differing_only_in_training_stay_apart)
     write_cell(&(cellspec){.set = "base", .steps = 300, .n = 2, .acc = {0.6, 0.6}});
     write_cell(&(cellspec){.set = "cur", .steps = 100, .n = 2, .acc = {0.4, 0.4}});
     write_cell(&(cellspec){.set = "cur", .steps = 300, .n = 2, .acc = {0.5, 0.5}});
-    cli_result r;
+    cl_test_result r;
     run_compare(&r, "%%B %%C");
     expect_code(&r, 3);
     cr_assert(strstr(r.out, "Protocol: 100, 300 steps per task, batch 32"), "%s", r.out);
@@ -536,19 +494,19 @@ Test(compare, cells_differing_only_in_training_stay_apart)
     section(sec, sizeof sec, r.out, "### Regressions");
     cr_assert(strstr(sec, "naive (train.steps=300)**: `acc`"), "%s", r.out);
     cr_assert_null(strstr(sec, "train.steps=100"), "%s", sec);
-    result_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(compare, bad_inputs_exit_2_naming_the_file)
 {
     write_cell(&(cellspec){.set = "base", .n = 1, .acc = {0.5}});
-    cli_result r;
+    cl_test_result r;
     run_compare(&r, "%%B /nonexistent/clbench-cur");
     expect_code(&r, 2);
     cr_assert(strstr(r.err, "/nonexistent/clbench-cur"), "%s", r.err);
     cr_assert_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "one line: %s", r.err);
     cr_assert_str_empty(r.out);
-    result_free(&r);
+    cl_test_result_free(&r);
 
     char bad[512];
     snprintf(bad, sizeof bad, "%s/broken.json", tmp);
@@ -556,19 +514,19 @@ Test(compare, bad_inputs_exit_2_naming_the_file)
     run_compare(&r, "'%s' %%B", bad);
     expect_code(&r, 2);
     cr_assert(strstr(r.err, "broken.json"), "%s", r.err);
-    result_free(&r);
+    cl_test_result_free(&r);
 
     run_compare(&r, "%%B");
     expect_code(&r, 2);
-    result_free(&r);
+    cl_test_result_free(&r);
     run_compare(&r, "--alpha 1.5 %%B %%B");
     expect_code(&r, 2);
     cr_assert(strstr(r.err, "--alpha"), "%s", r.err);
-    result_free(&r);
+    cl_test_result_free(&r);
     run_compare(&r, "--max-drop -0.1 %%B %%B");
     expect_code(&r, 2);
-    result_free(&r);
+    cl_test_result_free(&r);
     run_compare(&r, "--format html %%B %%B");
     expect_code(&r, 2);
-    result_free(&r);
+    cl_test_result_free(&r);
 }

@@ -1,22 +1,16 @@
 /* Experiment files: error positions, grid expansion, the effective config
  * read back, and `clbench run FILE.yaml` end to end (CL_TEST_BIN). */
 #include <criterion/criterion.h>
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include "clbench/config.h"
 #include "clbench/error.h"
 #include "clbench/experiment.h"
 #include "clbench/fsutil.h"
 #include "clbench/strbuf.h"
-
-#ifndef CL_TEST_BIN
-#error "the Makefile defines CL_TEST_BIN for test objects"
-#endif
+#include "support.h"
 
 #define FIXTURES "tests/fixtures/experiment/"
 
@@ -377,69 +371,14 @@ Test(experiment, effective_config_round_trip)
 
 static char tmp[256];
 
-static void make_tmp(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/clbench-exp-XXXXXX");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        abort();
-    }
-}
+static void make_tmp(void) { cl_test_tmpdir_new(tmp, sizeof tmp, "exp"); }
+static void remove_tmp(void) { cl_test_tmpdir_remove(tmp); }
 
-static void remove_tmp(void)
-{
-    if (strncmp(tmp, "/tmp/clbench-exp-", 17) != 0) return;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-}
-
-typedef struct proc {
-    int code;
-    char *out, *err;
-} proc;
-
-static char *slurp(const char *path)
-{
-    char *s = NULL;
-    cr_assert_eq(cl_fs_read_all(path, &s, NULL), 0, "%s", cl_error_last());
-    return s;
-}
-
-static void run_bin(proc *r, const char *args)
-{
-    char cmd[4096], path[512];
-    snprintf(cmd, sizeof cmd, "%s %s >'%s/stdout' 2>'%s/stderr' </dev/null", CL_TEST_BIN, args, tmp,
-             tmp);
-    fflush(NULL);
-    int st = system(cmd);
-    cr_assert_neq(st, -1, "system: %s", strerror(errno));
-    r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-    snprintf(path, sizeof path, "%s/stdout", tmp);
-    r->out = slurp(path);
-    snprintf(path, sizeof path, "%s/stderr", tmp);
-    r->err = slurp(path);
-}
-
-static void proc_free(proc *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    cr_assert_not_null(d, "cannot open %s", dir);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
+static void run_bin(cl_test_result *r, const char *args) { cl_test_run_cli(r, tmp, "%s", args); }
 
 Test(experiment, cli_run_end_to_end, .init = make_tmp, .fini = remove_tmp)
 {
-    proc r;
+    cl_test_result r;
     char args[1024], path[2048];
     snprintf(args, sizeof args, "run " FIXTURES "tiny.yaml --dry-run --out '%s/runs'", tmp);
     run_bin(&r, args);
@@ -455,7 +394,7 @@ Test(experiment, cli_run_end_to_end, .init = make_tmp, .fini = remove_tmp)
     cr_assert_eq(strncmp(ids[3], "seq-tasks-task-naive-s3-", 24), 0, "%s", ids[3]);
     snprintf(path, sizeof path, "%s/runs", tmp);
     cr_assert_not(cl_fs_exists(path), "--dry-run wrote %s", path);
-    proc_free(&r);
+    cl_test_result_free(&r);
 
     snprintf(args, sizeof args, "run " FIXTURES "tiny.yaml --out '%s/runs' --quiet", tmp);
     run_bin(&r, args);
@@ -464,9 +403,9 @@ Test(experiment, cli_run_end_to_end, .init = make_tmp, .fini = remove_tmp)
     /* One comparison table per scenario. */
     cr_assert_not_null(strstr(r.out, "seq-tasks (class scenario)"), "%s", r.out);
     cr_assert_not_null(strstr(r.out, "seq-tasks (task scenario)"), "%s", r.out);
-    proc_free(&r);
+    cl_test_result_free(&r);
     snprintf(path, sizeof path, "%s/runs", tmp);
-    cr_assert_eq(count_entries(path), 4);
+    cr_assert_eq(cl_test_dir_count(path), 4);
     for (int i = 0; i < 4; i++) {
         snprintf(path, sizeof path, "%s/runs/%s/metrics.json", tmp, ids[i]);
         cr_assert(cl_fs_exists(path), "%s is missing", path);
@@ -482,23 +421,23 @@ Test(experiment, cli_run_end_to_end, .init = make_tmp, .fini = remove_tmp)
     char want[160];
     snprintf(want, sizeof want, "%s\n", ids[3]);
     cr_assert_str_eq(r.out, want);
-    proc_free(&r);
+    cl_test_result_free(&r);
     snprintf(args, sizeof args, "run '%s/runs/%s/config.yaml' --out '%s/runs' --format json", tmp,
              ids[3], tmp);
     run_bin(&r, args);
     cr_assert_eq(r.code, 0, "%s", r.err);
     cr_assert_not_null(strstr(r.err, "not re-running"), "%s", r.err);
     cr_assert_not_null(strstr(r.out, ids[3]), "%s", r.out);
-    proc_free(&r);
+    cl_test_result_free(&r);
     cr_assert_eq(stat(path, &st2), 0);
     cr_assert_eq(st1.st_ino, st2.st_ino, "the repeated run rewrote metrics.json");
     snprintf(path, sizeof path, "%s/runs", tmp);
-    cr_assert_eq(count_entries(path), 4);
+    cr_assert_eq(cl_test_dir_count(path), 4);
 }
 
 Test(experiment, cli_run_bad_file, .init = make_tmp, .fini = remove_tmp)
 {
-    proc r;
+    cl_test_result r;
     char args[1024], path[512];
     snprintf(args, sizeof args, "run " FIXTURES "bad-value.yaml --out '%s/runs' --quiet", tmp);
     run_bin(&r, args);
@@ -509,17 +448,17 @@ Test(experiment, cli_run_bad_file, .init = make_tmp, .fini = remove_tmp)
     cr_assert_str_eq(r.out, "");
     snprintf(path, sizeof path, "%s/runs", tmp);
     cr_assert_not(cl_fs_exists(path), "a bad file created %s", path);
-    proc_free(&r);
+    cl_test_result_free(&r);
 
     snprintf(args, sizeof args, "run %s/missing.yaml --out '%s/runs'", tmp, tmp);
     run_bin(&r, args);
     cr_assert_eq(r.code, 2);
     cr_assert_not_null(strstr(r.err, "missing.yaml"), "%s", r.err);
-    proc_free(&r);
+    cl_test_result_free(&r);
     snprintf(args, sizeof args, "run " FIXTURES "tiny.yaml --threads 0 --out '%s/runs'", tmp);
     run_bin(&r, args);
     cr_assert_eq(r.code, 2);
     cr_assert_not_null(strstr(r.err, "--threads"), "%s", r.err);
-    proc_free(&r);
+    cl_test_result_free(&r);
     cr_assert_not(cl_fs_exists(path));
 }

@@ -2,40 +2,21 @@
  * every defect it must name, Fashion-MNIST when installed, and the CLI's
  * handling of bad data folders (CL_TEST_BIN, --out in the test's folder). */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <zlib.h>
 #include "clbench/error.h"
 #include "clbench/idx.h"
 #include "clbench/rng.h"
-
-#ifndef CL_TEST_BIN
-#error "the Makefile defines CL_TEST_BIN for test objects"
-#endif
+#include "support.h"
 
 static char tmp[256]; /* this test's temporary folder */
 
-static void make_tmp(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/clbench-idx-XXXXXX");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        abort();
-    }
-}
-
-static void remove_tmp(void)
-{
-    if (strncmp(tmp, "/tmp/clbench-idx-", 17) != 0) return;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-}
+static void make_tmp(void) { cl_test_tmpdir_new(tmp, sizeof tmp, "idx"); }
+static void remove_tmp(void) { cl_test_tmpdir_remove(tmp); }
 
 TestSuite(idx, .init = make_tmp, .fini = remove_tmp, .timeout = 60);
 TestSuite(idx_cli, .init = make_tmp, .fini = remove_tmp, .timeout = 60);
@@ -45,43 +26,18 @@ TestSuite(idx_cli, .init = make_tmp, .fini = remove_tmp, .timeout = 60);
 #define N_TRAIN 300 /* 30 per class */
 #define N_TEST 100  /* 10 per class */
 
-/* Pixel p of image i of set `set`: a hash, so every image differs, every
- * byte value occurs and a misplaced byte shows. */
-static unsigned char pixel(int set, int i, int p)
-{
-    unsigned h = (unsigned)i * 2654435761u ^ (unsigned)p * 40503u ^ (unsigned)set * 97u;
-    h ^= h >> 13;
-    h *= 0x5bd1e995u;
-    h ^= h >> 15;
-    return (unsigned char)h;
-}
-
 /* Labels cycle through all ten classes: 3 is coprime with 10. */
 static unsigned char label_of(int set, int i) { return (unsigned char)((3 * i + set) % 10); }
-
-/* A whole IDX file in memory: magic 0 0 type rank, big-endian dims, data;
- * malloc'd, length in *len. */
-static unsigned char *idx_bytes(int type, int rank, const unsigned *dims, const unsigned char *data,
-                                size_t n_data, size_t *len)
-{
-    *len = 4 + 4 * (size_t)rank + n_data;
-    unsigned char *b = malloc(*len + 1);
-    cr_assert_not_null(b);
-    b[0] = 0, b[1] = 0, b[2] = (unsigned char)type, b[3] = (unsigned char)rank;
-    for (int i = 0; i < rank; i++)
-        for (int k = 0; k < 4; k++) b[4 + 4 * i + k] = (unsigned char)(dims[i] >> (24 - 8 * k));
-    if (n_data) memcpy(b + 4 + 4 * rank, data, n_data);
-    return b;
-}
 
 static unsigned char *images_bytes(int set, int n, int rows, int cols, size_t *len)
 {
     unsigned char *pix = malloc((size_t)n * rows * cols);
     cr_assert_not_null(pix);
     for (int i = 0; i < n; i++)
-        for (int p = 0; p < rows * cols; p++) pix[(size_t)i * rows * cols + p] = pixel(set, i, p);
+        for (int p = 0; p < rows * cols; p++)
+            pix[(size_t)i * rows * cols + p] = cl_test_idx_pixel(set, i, p);
     unsigned dims[3] = {(unsigned)n, (unsigned)rows, (unsigned)cols};
-    unsigned char *b = idx_bytes(8, 3, dims, pix, (size_t)n * rows * cols, len);
+    unsigned char *b = cl_test_idx_bytes(8, 3, dims, pix, (size_t)n * rows * cols, len);
     free(pix);
     return b;
 }
@@ -92,7 +48,7 @@ static unsigned char *labels_bytes(int set, int n, size_t *len)
     cr_assert(n <= 1000);
     for (int i = 0; i < n; i++) lab[i] = label_of(set, i);
     unsigned dims[1] = {(unsigned)n};
-    return idx_bytes(8, 1, dims, lab, (size_t)n, len);
+    return cl_test_idx_bytes(8, 1, dims, lab, (size_t)n, len);
 }
 
 /* <tmp>/<name>, into a static buffer per slot. */
@@ -116,34 +72,16 @@ static void put(const char *name, const unsigned char *b, size_t len)
         cr_assert_eq(gzwrite(f, b, (unsigned)len), (int)len);
         cr_assert_eq(gzclose(f), Z_OK);
     } else {
-        FILE *f = fopen(path, "wb");
-        cr_assert_not_null(f, "fopen %s", path);
-        cr_assert_eq(fwrite(b, 1, len, f), len);
-        cr_assert_eq(fclose(f), 0);
+        cl_test_write(path, b, len);
     }
 }
 
 /* The whole file as stored (compressed bytes for .gz). */
 static unsigned char *get_raw(const char *name, size_t *len)
 {
-    FILE *f = fopen(at_tmp(name), "rb");
-    cr_assert_not_null(f);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*len + 1);
-    cr_assert_not_null(b);
-    cr_assert_eq(fread(b, 1, *len, f), *len);
-    fclose(f);
+    unsigned char *b = (unsigned char *)cl_test_read(at_tmp(name), len);
+    cr_assert_not_null(b, "cannot read %s", at_tmp(name));
     return b;
-}
-
-static void put_raw(const char *name, const unsigned char *b, size_t len)
-{
-    FILE *f = fopen(at_tmp(name), "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(b, 1, len, f), len);
-    fclose(f);
 }
 
 static void put_images(const char *name, int set, int n, int rows, int cols)
@@ -189,7 +127,8 @@ static void check_set(const cl_idx_set *s, int set, int n)
     for (int i = 0; i < n; i++) {
         cr_assert_eq(s->label[i], label_of(set, i), "label %d", i);
         for (int p = 0; p < D; p++)
-            cr_assert_eq(s->pix[(size_t)i * D + p], pixel(set, i, p), "image %d pixel %d", i, p);
+            cr_assert_eq(s->pix[(size_t)i * D + p], cl_test_idx_pixel(set, i, p),
+                         "image %d pixel %d", i, p);
     }
 }
 
@@ -220,7 +159,7 @@ Test(idx, rows_and_cols_in_header_order)
     cr_assert_eq(cl_idx_load(&s, at_tmp("im"), at_tmp("lb"), 10), 0, "%s", cl_error_last());
     cr_assert_eq(s->rows, 3);
     cr_assert_eq(s->cols, 7);
-    cr_assert_eq(s->pix[4 * 21 + 20], pixel(0, 4, 20));
+    cr_assert_eq(s->pix[4 * 21 + 20], cl_test_idx_pixel(0, 4, 20));
     cl_idx_free(s);
 }
 
@@ -293,17 +232,17 @@ Test(idx, zero_and_absurd_dimensions)
     unsigned char px[16] = {0};
     size_t len;
     unsigned dims[3] = {0, SIDE, SIDE};
-    unsigned char *b = idx_bytes(8, 3, dims, px, 0, &len);
+    unsigned char *b = cl_test_idx_bytes(8, 3, dims, px, 0, &len);
     put("im", b, len);
     free(b);
     expect_defect("im", "lb", "im", "dimension 1 is 0");
     unsigned big[3] = {10, 100000, SIDE};
-    b = idx_bytes(8, 3, big, px, sizeof px, &len);
+    b = cl_test_idx_bytes(8, 3, big, px, sizeof px, &len);
     put("im", b, len);
     free(b);
     expect_defect("im", "lb", "im", "dimension 2 is 100000");
     unsigned huge_n[1] = {0xffffffffu};
-    b = idx_bytes(8, 1, huge_n, px, sizeof px, &len);
+    b = cl_test_idx_bytes(8, 1, huge_n, px, sizeof px, &len);
     put("lb2", b, len);
     free(b);
     put_images("im", 0, 10, SIDE, SIDE);
@@ -318,7 +257,7 @@ Test(idx, huge_declared_size_is_truncation)
     unsigned char px[64] = {0};
     size_t len;
     unsigned dims[3] = {99999999u, 4096, 4096};
-    unsigned char *b = idx_bytes(8, 3, dims, px, sizeof px, &len);
+    unsigned char *b = cl_test_idx_bytes(8, 3, dims, px, sizeof px, &len);
     put("im", b, len);
     expect_defect("im", "lb", "im", "file has 64");
     put("im.gz", b, len);
@@ -378,20 +317,20 @@ Test(idx, corrupt_gzip_stream)
     size_t len;
     unsigned char *z = get_raw("im.gz", &len);
     for (size_t k = len / 2; k < len / 2 + 8; k++) z[k] ^= 0xa5;
-    put_raw("im.gz", z, len);
+    cl_test_write(at_tmp("im.gz"), z, len);
     expect_defect("im.gz", "lb", "im.gz", "corrupt gzip data");
     /* a damaged trailer (CRC) alone, the data themselves intact */
     put_images("im.gz", 0, N_TRAIN, SIDE, SIDE);
     free(z);
     z = get_raw("im.gz", &len);
     z[len - 6] ^= 0xff;
-    put_raw("im.gz", z, len);
+    cl_test_write(at_tmp("im.gz"), z, len);
     expect_defect("im.gz", "lb", "im.gz", "corrupt gzip data");
     /* a .gz cut short */
     put_images("im.gz", 0, N_TRAIN, SIDE, SIDE);
     free(z);
     z = get_raw("im.gz", &len);
-    put_raw("im.gz", z, len / 2);
+    cl_test_write(at_tmp("im.gz"), z, len / 2);
     expect_defect("im.gz", "lb", "im.gz", "truncated");
     free(z);
 }
@@ -580,39 +519,14 @@ Test(idx, fashion_mnist, .timeout = 60)
 
 /* ---- the CLI on data folders ---- */
 
-typedef struct cli_result {
-    int code;
-    char err[8192];
-} cli_result;
-
-/* Runs CL_TEST_BIN with args and --out <tmp>/runs; captures stderr. */
-static void run_cli(cli_result *r, const char *args)
+/* Runs CL_TEST_BIN with args and --out <tmp>/runs. */
+static void run_cli(cl_test_result *r, const char *args)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s --out '%s/runs' --quiet >/dev/null 2>'%s/stderr' </dev/null",
-             CL_TEST_BIN, args, tmp, tmp);
-    fflush(NULL);
-    int st = system(cmd);
-    cr_assert_neq(st, -1);
-    r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    FILE *f = fopen(at_tmp("stderr"), "rb");
-    cr_assert_not_null(f);
-    size_t n = fread(r->err, 1, sizeof r->err - 1, f);
-    r->err[n] = '\0';
-    fclose(f);
+    cl_test_run_cli(r, tmp, "%s --out '%s/runs' --quiet", args, tmp);
 }
 
 /* Nothing under --out: the folder is absent or empty. */
-static int out_is_empty(void)
-{
-    DIR *d = opendir(at_tmp("runs"));
-    if (!d) return 1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    closedir(d);
-    return n == 0;
-}
+static int out_is_empty(void) { return cl_test_dir_count(at_tmp("runs")) <= 0; }
 
 #define FAST "--strategy naive --set train.steps=10 --set model.hidden=8"
 
@@ -621,7 +535,7 @@ static void expect_cli_defect(const char *dir, const char *file, const char *wha
 {
     char args[1024];
     snprintf(args, sizeof args, "--suite split-mnist --data-dir '%s' " FAST, dir);
-    cli_result r;
+    cl_test_result r;
     run_cli(&r, args);
     cr_assert_eq(r.code, 2, "exit %d; stderr: %s", r.code, r.err);
     size_t n = strlen(r.err);
@@ -632,6 +546,7 @@ static void expect_cli_defect(const char *dir, const char *file, const char *wha
     cr_assert(strstr(r.err, path), "stderr '%s' does not name %s", r.err, path);
     cr_assert(strstr(r.err, what), "stderr '%s' does not say '%s'", r.err, what);
     cr_assert(out_is_empty(), "a failed run wrote under --out");
+    cl_test_result_free(&r);
 }
 
 Test(idx_cli, corrupt_gzip_file)
@@ -640,7 +555,7 @@ Test(idx_cli, corrupt_gzip_file)
     size_t len;
     unsigned char *z = get_raw("d/train-images-idx3-ubyte.gz", &len);
     for (size_t k = len / 2; k < len / 2 + 8; k++) z[k] ^= 0xa5;
-    put_raw("d/train-images-idx3-ubyte.gz", z, len);
+    cl_test_write(at_tmp("d/train-images-idx3-ubyte.gz"), z, len);
     free(z);
     expect_cli_defect(dir, "train-images-idx3-ubyte.gz", "corrupt gzip data");
 }
@@ -684,13 +599,14 @@ Test(idx_cli, missing_file)
 
 Test(idx_cli, no_data_dir_says_where_to_put_what)
 {
-    cli_result r;
+    cl_test_result r;
     run_cli(&r, "--suite split-mnist " FAST);
     cr_assert_eq(r.code, 2, "exit %d; stderr: %s", r.code, r.err);
     cr_assert(strstr(r.err, "--data-dir"), "%s", r.err);
     for (int j = 0; j < 4; j++) cr_assert(strstr(r.err, NAMES[j]), "'%s' lacks %s", r.err, NAMES[j]);
     cr_assert_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "one line: %s", r.err);
     cr_assert(out_is_empty());
+    cl_test_result_free(&r);
 }
 
 /* Any dataset name works once --data-dir holds the files. */
@@ -699,9 +615,10 @@ Test(idx_cli, any_name_runs_with_data_dir)
     const char *dir = put_dataset("d", ".gz");
     char args[1024], metrics[4096];
     snprintf(args, sizeof args, "--suite split-mytoy --data-dir '%s' " FAST, dir);
-    cli_result r;
+    cl_test_result r;
     run_cli(&r, args);
     cr_assert_eq(r.code, 0, "exit %d; stderr: %s", r.code, r.err);
+    cl_test_result_free(&r);
     snprintf(metrics, sizeof metrics, "find '%s/runs' -name metrics.json | grep -q split-mytoy", tmp);
     cr_assert_eq(system(metrics), 0, "no split-mytoy metrics.json under --out");
 }

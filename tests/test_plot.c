@@ -7,20 +7,15 @@
  * is missing (2, one line) or fails (1, its first error line). Tests that
  * need gnuplot skip when it is not installed. */
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "clbench/json.h"
 #include "clbench/plot.h"
-
-#ifndef CL_TEST_BIN
-#error "the Makefile defines CL_TEST_BIN for test objects"
-#endif
+#include "support.h"
 
 #define RUN_ARGS                                                                       \
     "--strategy naive,joint --seeds 2 --set train.steps=30 "                           \
@@ -34,63 +29,18 @@ static const char *const stems[] = {"heatmap-naive", "curves-naive", "heatmap-jo
 
 static char tmp[256];
 
-static void make_tmp(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/clbench-plot-XXXXXX");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        abort();
-    }
-}
-
-static void remove_tmp(void)
-{
-    if (strncmp(tmp, "/tmp/clbench-plot-", 18) != 0) return;
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-}
+static void make_tmp(void) { cl_test_tmpdir_new(tmp, sizeof tmp, "plot"); }
+static void remove_tmp(void) { cl_test_tmpdir_remove(tmp); }
 
 TestSuite(plot, .init = make_tmp, .fini = remove_tmp, .timeout = 60);
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 4096, n = 0, got;
-    char *s = malloc(cap);
-    while (s && (got = fread(s + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (n + 1 == cap) {
-            char *t = realloc(s, cap *= 2);
-            if (!t) free(s);
-            s = t;
-        }
-    }
-    fclose(f);
-    if (s) s[n] = '\0';
-    if (len) *len = n;
-    return s;
-}
-
-/* `sh -c cmd` with stdout/stderr into tmp/stdout, tmp/stderr; exit code. */
+/* The exit code of a shell command whose output is not checked. */
 static int sh(const char *cmd)
 {
-    char full[4096];
-    snprintf(full, sizeof full, "%s >'%s/stdout' 2>'%s/stderr' </dev/null", cmd, tmp, tmp);
-    fflush(NULL);
-    int st = system(full);
-    cr_assert_neq(st, -1, "system failed: %s", strerror(errno));
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
-
-static char *captured(const char *which)
-{
-    char path[300];
-    snprintf(path, sizeof path, "%s/%s", tmp, which);
-    char *s = slurp(path, NULL);
-    cr_assert_not_null(s, "cannot read %s", path);
-    return s;
+    cl_test_result r;
+    cl_test_sh(&r, tmp, "%s", cmd);
+    cl_test_result_free(&r);
+    return r.code;
 }
 
 static void need_gnuplot(void)
@@ -101,21 +51,25 @@ static void need_gnuplot(void)
 
 static void make_runs(void)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s " RUN_ARGS " --out '%s/runs' --quiet", CL_TEST_BIN, tmp);
-    int code = sh(cmd);
-    char *err = captured("stderr");
-    cr_assert_eq(code, 0, "making the runs failed (%d): %s", code, err);
-    free(err);
+    cl_test_result r;
+    cl_test_run_cli(&r, tmp, RUN_ARGS " --out '%s/runs' --quiet", tmp);
+    cr_assert_eq(r.code, 0, "making the runs failed (%d): %s", r.code, r.err);
+    cl_test_result_free(&r);
 }
 
-/* plot of tmp/<what> into tmp/<out>; exit code. */
-static int plot(const char *what, const char *out, const char *more)
+/* plot of tmp/<what> into tmp/<out>. */
+static void plot(cl_test_result *r, const char *what, const char *out, const char *more)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s plot '%s/%s' --out '%s/%s' %s", CL_TEST_BIN, tmp, what, tmp, out,
-             more);
-    return sh(cmd);
+    cl_test_run_cli(r, tmp, "plot '%s/%s' --out '%s/%s' %s", tmp, what, tmp, out, more);
+}
+
+/* Its exit code alone. */
+static int plot_code(const char *what, const char *out, const char *more)
+{
+    cl_test_result r;
+    plot(&r, what, out, more);
+    cl_test_result_free(&r);
+    return r.code;
 }
 
 static void path_of(char *buf, size_t n, const char *out, const char *stem, const char *ext)
@@ -126,7 +80,7 @@ static void path_of(char *buf, size_t n, const char *out, const char *stem, cons
 static void assert_magic(const char *path, const char *ext)
 {
     size_t len;
-    char *s = slurp(path, &len);
+    char *s = cl_test_read(path, &len);
     cr_assert_not_null(s, "missing figure %s", path);
     cr_assert_gt(len, 100, "%s is nearly empty (%zu bytes)", path, len);
     if (!strcmp(ext, "pdf")) cr_assert(!memcmp(s, "%PDF", 4), "%s: not a PDF", path);
@@ -148,18 +102,17 @@ static void check_format(const char *ext)
     make_runs();
     char more[64];
     snprintf(more, sizeof more, "--format %s", ext);
-    int code = plot("runs", "plots", more);
-    char *out = captured("stdout"), *err = captured("stderr");
-    cr_assert_eq(code, 0, "plot --format %s failed (%d): %s", ext, code, err);
-    cr_assert_str_empty(err, "unexpected stderr: %s", err);
-    int lines = 0;
-    for (const char *p = out; *p; p++) lines += *p == '\n';
-    cr_assert_eq(lines, N_STEMS, "stdout should list %d figures:\n%s", N_STEMS, out);
+    cl_test_result r;
+    plot(&r, "runs", "plots", more);
+    cr_assert_eq(r.code, 0, "plot --format %s failed (%d): %s", ext, r.code, r.err);
+    cr_assert_str_empty(r.err, "unexpected stderr: %s", r.err);
+    int lines = cl_test_count_char(r.out, '\n');
+    cr_assert_eq(lines, N_STEMS, "stdout should list %d figures:\n%s", N_STEMS, r.out);
     for (int i = 0; i < N_STEMS; i++) {
         char path[600];
         path_of(path, sizeof path, "plots", stems[i], ext);
         assert_magic(path, ext);
-        cr_assert(strstr(out, path), "stdout does not list %s", path);
+        cr_assert(strstr(r.out, path), "stdout does not list %s", path);
         path_of(path, sizeof path, "plots", stems[i], "gp");
         assert_nonempty(path);
         path_of(path, sizeof path, "plots", stems[i], "dat");
@@ -169,8 +122,7 @@ static void check_format(const char *ext)
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "ls '%s/plots/" GROUP "' | grep -c tmp", tmp);
     cr_assert_neq(sh(cmd), 0, "a temporary file was left in the figure folder");
-    free(out);
-    free(err);
+    cl_test_result_free(&r);
 }
 
 Test(plot, pdf) { check_format("pdf"); }
@@ -181,18 +133,17 @@ Test(plot, scripts_redraw_from_their_folder)
 {
     need_gnuplot();
     make_runs();
-    cr_assert_eq(plot("runs", "plots", "--format pdf"), 0);
+    cr_assert_eq(plot_code("runs", "plots", "--format pdf"), 0);
     char dir[400], cmd[2048], path[600];
     snprintf(dir, sizeof dir, "%s/plots/" GROUP, tmp);
     for (int i = 0; i < N_STEMS; i++) {
         path_of(path, sizeof path, "plots", stems[i], "pdf");
         cr_assert_eq(unlink(path), 0);
         /* Relative paths only: run from the folder, as a user would. */
-        snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s.gp", dir, stems[i]);
-        int code = sh(cmd);
-        char *err = captured("stderr");
-        cr_assert_eq(code, 0, "gnuplot %s.gp failed: %s", stems[i], err);
-        free(err);
+        cl_test_result r;
+        cl_test_sh(&r, tmp, "cd '%s' && gnuplot %s.gp", dir, stems[i]);
+        cr_assert_eq(r.code, 0, "gnuplot %s.gp failed: %s", stems[i], r.err);
+        cl_test_result_free(&r);
         assert_magic(path, "pdf");
     }
     /* Another format through the fmt variable. */
@@ -218,20 +169,18 @@ Test(plot, data_files_hold_the_means_and_boundaries)
 {
     need_gnuplot();
     make_runs();
-    cr_assert_eq(plot("runs", "plots", ""), 0);
+    cr_assert_eq(plot_code("runs", "plots", ""), 0);
     /* The two naive seeds' folders. */
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "ls -d '%s'/runs/seq-tasks-class-naive-s*", tmp);
-    cr_assert_eq(sh(cmd), 0);
-    char *ls = captured("stdout");
+    cl_test_result ls;
+    cl_test_sh(&ls, tmp, "ls -d '%s'/runs/seq-tasks-class-naive-s*", tmp);
+    cr_assert_eq(ls.code, 0);
     char d0[400], d1[400];
-    cr_assert_eq(sscanf(ls, "%399s %399s", d0, d1), 2, "two naive runs expected: %s", ls);
-    free(ls);
+    cr_assert_eq(sscanf(ls.out, "%399s %399s", d0, d1), 2, "two naive runs expected: %s", ls.out);
+    cl_test_result_free(&ls);
 
     char path[600];
     path_of(path, sizeof path, "plots", "heatmap-naive", "dat");
-    char *dat = slurp(path, NULL);
-    cr_assert_not_null(dat);
+    char *dat = cl_test_slurp(path);
     /* Every (task, after) entry is the mean of the seeds' R entries. */
     int rows = 0;
     for (char *line = strtok(dat, "\n"); line; line = strtok(NULL, "\n")) {
@@ -249,8 +198,7 @@ Test(plot, data_files_hold_the_means_and_boundaries)
 
     /* 30 steps per task: boundaries after steps 30, 60, 90 and 120 only. */
     path_of(path, sizeof path, "plots", "curves-naive", "gp");
-    char *gp = slurp(path, NULL);
-    cr_assert_not_null(gp);
+    char *gp = cl_test_slurp(path);
     int arrows = 0;
     for (const char *p = gp; (p = strstr(p, "set arrow from ")); p++) {
         long step = strtol(p + 15, NULL, 10);
@@ -264,8 +212,7 @@ Test(plot, data_files_hold_the_means_and_boundaries)
 
     /* The curves start at step 0 with the untrained network (R row 0). */
     path_of(path, sizeof path, "plots", "curves-naive", "dat");
-    dat = slurp(path, NULL);
-    cr_assert_not_null(dat);
+    dat = cl_test_slurp(path);
     const char *t1 = strstr(dat, "# step mean lo hi n\n");
     cr_assert_not_null(t1);
     long step;
@@ -277,8 +224,7 @@ Test(plot, data_files_hold_the_means_and_boundaries)
 
     /* naive keeps nothing: it sits at the "0" tic of the log axis. */
     path_of(path, sizeof path, "plots", "acc-vs-bytes", "dat");
-    dat = slurp(path, NULL);
-    cr_assert_not_null(dat);
+    dat = cl_test_slurp(path);
     const char *cell = strstr(dat, "# cell 1: naive\n");
     cr_assert_not_null(cell, "%s", dat);
     double x, bytes;
@@ -292,16 +238,16 @@ Test(plot, bundles_have_no_curves_and_one_note)
 {
     need_gnuplot();
     make_runs();
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s report '%s/runs' --format json --out '%s/bundle.json'",
-             CL_TEST_BIN, tmp, tmp);
-    cr_assert_eq(sh(cmd), 0);
-    int code = plot("bundle.json", "plots", "--format svg");
-    char *err = captured("stderr");
-    cr_assert_eq(code, 0, "%s", err);
-    cr_assert_not_null(strstr(err, "curve.csv"), "a note about curves expected: %s", err);
-    cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "one note line expected: %s", err);
-    free(err);
+    cl_test_result r;
+    cl_test_run_cli(&r, tmp, "report '%s/runs' --format json --out '%s/bundle.json'", tmp, tmp);
+    cr_assert_eq(r.code, 0);
+    cl_test_result_free(&r);
+    plot(&r, "bundle.json", "plots", "--format svg");
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "curve.csv"), "a note about curves expected: %s", r.err);
+    cr_assert_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "one note line expected: %s",
+                 r.err);
+    cl_test_result_free(&r);
     char path[600];
     path_of(path, sizeof path, "plots", "heatmap-joint", "svg");
     assert_magic(path, "svg");
@@ -314,16 +260,14 @@ Test(plot, bundles_have_no_curves_and_one_note)
 Test(plot, missing_gnuplot_is_one_line_and_exit_2)
 {
     make_runs();
-    char cmd[2048];
     /* An empty folder as PATH: no gnuplot anywhere. */
-    snprintf(cmd, sizeof cmd, "mkdir '%s/empty' && PATH='%s/empty' %s plot '%s/runs' --out '%s/p'",
-             tmp, tmp, CL_TEST_BIN, tmp, tmp);
-    int code = sh(cmd);
-    char *err = captured("stderr");
-    cr_assert_eq(code, 2, "exit 2 expected, got %d: %s", code, err);
-    cr_assert_str_eq(err, "clbench plot: gnuplot not found; install gnuplot-nox "
-                          "(make deps does)\n");
-    free(err);
+    cl_test_result r;
+    cl_test_sh(&r, tmp, "mkdir '%s/empty' && PATH='%s/empty' " CL_TEST_BIN " plot '%s/runs' "
+               "--out '%s/p'", tmp, tmp, tmp, tmp);
+    cr_assert_eq(r.code, 2, "exit 2 expected, got %d: %s", r.code, r.err);
+    cr_assert_str_eq(r.err, "clbench plot: gnuplot not found; install gnuplot-nox "
+                            "(make deps does)\n");
+    cl_test_result_free(&r);
     char p[400];
     snprintf(p, sizeof p, "%s/p", tmp);
     cr_assert_neq(access(p, F_OK), 0, "nothing is written without gnuplot");
@@ -334,7 +278,7 @@ Test(plot, gnuplot_failure_is_exit_1_with_its_first_error_line)
     make_runs();
     /* A stand-in gnuplot that fails the way gnuplot reports errors: the
      * offending command echoed, then the located message. */
-    char bin[300], fake[320], cmd[2048];
+    char bin[300], fake[320];
     snprintf(bin, sizeof bin, "%s/bin", tmp);
     cr_assert_eq(mkdir(bin, 0755), 0);
     snprintf(fake, sizeof fake, "%s/gnuplot", bin);
@@ -347,15 +291,13 @@ Test(plot, gnuplot_failure_is_exit_1_with_its_first_error_line)
           "exit 1\n", f);
     cr_assert_eq(fclose(f), 0);
     cr_assert_eq(chmod(fake, 0755), 0);
-    snprintf(cmd, sizeof cmd, "PATH='%s' %s plot '%s/runs' --out '%s/p'", bin, CL_TEST_BIN, tmp,
-             tmp);
-    int code = sh(cmd);
-    char *err = captured("stderr");
-    cr_assert_eq(code, 1, "exit 1 expected, got %d: %s", code, err);
-    cr_assert_not_null(strstr(err, "\"heatmap.gp\" line 9: undefined variable: x"), "%s", err);
-    cr_assert_null(strstr(err, "second line"), "only the first error line: %s", err);
-    cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line expected: %s", err);
-    free(err);
+    cl_test_result r;
+    cl_test_sh(&r, tmp, "PATH='%s' " CL_TEST_BIN " plot '%s/runs' --out '%s/p'", bin, tmp, tmp);
+    cr_assert_eq(r.code, 1, "exit 1 expected, got %d: %s", r.code, r.err);
+    cr_assert_not_null(strstr(r.err, "\"heatmap.gp\" line 9: undefined variable: x"), "%s", r.err);
+    cr_assert_null(strstr(r.err, "second line"), "only the first error line: %s", r.err);
+    cr_assert_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "one line expected: %s", r.err);
+    cl_test_result_free(&r);
     /* No figure under its final name. */
     char p[400];
     snprintf(p, sizeof p, "%s/p/" GROUP "/heatmap-naive.pdf", tmp);
@@ -364,16 +306,17 @@ Test(plot, gnuplot_failure_is_exit_1_with_its_first_error_line)
 
 Test(plot, bad_input_is_exit_2)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s plot '%s/nothing-here'", CL_TEST_BIN, tmp);
-    cr_assert_eq(sh(cmd), 2);
-    snprintf(cmd, sizeof cmd, "%s plot '%s' --format gif", CL_TEST_BIN, tmp);
-    cr_assert_eq(sh(cmd), 2);
-    char *err = captured("stderr");
-    cr_assert_not_null(strstr(err, "gif"), "%s", err);
-    free(err);
-    snprintf(cmd, sizeof cmd, "%s plot", CL_TEST_BIN);
-    cr_assert_eq(sh(cmd), 2);
+    cl_test_result r;
+    cl_test_run_cli(&r, tmp, "plot '%s/nothing-here'", tmp);
+    cr_assert_eq(r.code, 2);
+    cl_test_result_free(&r);
+    cl_test_run_cli(&r, tmp, "plot '%s' --format gif", tmp);
+    cr_assert_eq(r.code, 2);
+    cr_assert_not_null(strstr(r.err, "gif"), "%s", r.err);
+    cl_test_result_free(&r);
+    cl_test_run_cli(&r, tmp, "plot");
+    cr_assert_eq(r.code, 2);
+    cl_test_result_free(&r);
 }
 
 Test(plot, diverged_runs_stay_out_of_the_statistics)
@@ -386,11 +329,10 @@ Test(plot, diverged_runs_stay_out_of_the_statistics)
              "sed -i 's/\"status\": \"ok\"/\"status\": \"diverged\"/' "
              "'%s'/runs/seq-tasks-class-naive-s1-*/metrics.json", tmp);
     cr_assert_eq(sh(cmd), 0);
-    cr_assert_eq(plot("runs", "plots", ""), 0);
+    cr_assert_eq(plot_code("runs", "plots", ""), 0);
     char path[600];
     path_of(path, sizeof path, "plots", "heatmap-naive", "dat");
-    char *dat = slurp(path, NULL);
-    cr_assert_not_null(dat);
+    char *dat = cl_test_slurp(path);
     int rows = 0;
     for (char *line = strtok(dat, "\n"); line; line = strtok(NULL, "\n")) {
         int task, after, n;
@@ -405,8 +347,7 @@ Test(plot, diverged_runs_stay_out_of_the_statistics)
     cr_assert_eq(rows, 30);
     free(dat);
     path_of(path, sizeof path, "plots", "curves-naive", "dat");
-    dat = slurp(path, NULL);
-    cr_assert_not_null(dat);
+    dat = cl_test_slurp(path);
     cr_assert_not_null(strstr(dat, "mean over 1 seeds"), "%.200s", dat);
     free(dat);
 
@@ -415,11 +356,11 @@ Test(plot, diverged_runs_stay_out_of_the_statistics)
              "sed -i 's/\"status\": \"ok\"/\"status\": \"diverged\"/' "
              "'%s'/runs/seq-tasks-class-naive-s0-*/metrics.json", tmp);
     cr_assert_eq(sh(cmd), 0);
-    int code = plot("runs", "plots2", "");
-    char *err = captured("stderr");
-    cr_assert_eq(code, 0, "%s", err);
-    cr_assert_not_null(strstr(err, "1 cell without a finished run"), "%s", err);
-    free(err);
+    cl_test_result r;
+    plot(&r, "runs", "plots2", "");
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "1 cell without a finished run"), "%s", r.err);
+    cl_test_result_free(&r);
     path_of(path, sizeof path, "plots2", "heatmap-naive", "pdf");
     cr_assert_neq(access(path, F_OK), 0, "naive has nothing to draw");
     path_of(path, sizeof path, "plots2", "heatmap-joint", "pdf");

@@ -12,23 +12,17 @@
  *     CL_UPDATE_GOLDEN=1 make check
  * (the golden tests then write instead of compare) and review the diff. */
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include "clbench/error.h"
 #include "clbench/fsutil.h"
 #include "clbench/json.h"
 #include "clbench/report.h"
 #include "clbench/runset.h"
-
-#ifndef CL_TEST_BIN
-#error "the Makefile defines CL_TEST_BIN for test objects"
-#endif
+#include "support.h"
 
 #define FIX "tests/fixtures/report"
 #define RUNS FIX "/runs"
@@ -37,83 +31,27 @@
 
 static char tmp[256];
 
-static void make_tmp(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/clbench-report-XXXXXX");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        abort();
-    }
-}
-
-static void remove_tmp(void)
-{
-    if (strncmp(tmp, "/tmp/clbench-report-", 20) != 0) return;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-}
+static void make_tmp(void) { cl_test_tmpdir_new(tmp, sizeof tmp, "report"); }
+static void remove_tmp(void) { cl_test_tmpdir_remove(tmp); }
 
 TestSuite(report, .init = make_tmp, .fini = remove_tmp, .timeout = 60);
 
-static char *slurp(const char *path)
+/* `CL_TEST_BIN report <args>`. */
+static void run_cli(cl_test_result *r, const char *args)
 {
-    char *s = NULL;
-    size_t len;
-    int rc = cl_fs_read_all(path, &s, &len);
-    cr_assert_eq(rc, 0, "cannot read %s", path);
-    return s;
-}
-
-static void spit(const char *path, const char *text)
-{
-    cr_assert_eq(cl_fs_write_atomic(path, text, strlen(text)), 0, "cannot write %s", path);
-}
-
-typedef struct cli_result {
-    int code;
-    char *out, *err;
-} cli_result;
-
-static void run_cli(cli_result *r, const char *args)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s report %s >'%s/stdout' 2>'%s/stderr' </dev/null", CL_TEST_BIN,
-             args, tmp, tmp);
-    fflush(NULL);
-    int st = system(cmd);
-    cr_assert_neq(st, -1, "system failed: %s", strerror(errno));
-    r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    char path[512];
-    snprintf(path, sizeof path, "%s/stdout", tmp);
-    r->out = slurp(path);
-    snprintf(path, sizeof path, "%s/stderr", tmp);
-    r->err = slurp(path);
-}
-
-static void cli_free(cli_result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static int count_char(const char *s, char c)
-{
-    int n = 0;
-    for (; *s; s++) n += *s == c;
-    return n;
+    cl_test_run_cli(r, tmp, "report %s", args);
 }
 
 /* An input error: exit 2 and exactly one line on stderr containing want. */
 static void expect_input_error(const char *args, const char *want)
 {
-    cli_result r;
+    cl_test_result r;
     run_cli(&r, args);
     cr_assert_eq(r.code, 2, "'%s' exited %d, want 2; stderr: %s", args, r.code, r.err);
-    cr_assert_eq(count_char(r.err, '\n'), 1, "'%s': want one line, got:\n%s", args, r.err);
+    cr_assert_eq(cl_test_count_char(r.err, '\n'), 1, "'%s': want one line, got:\n%s", args, r.err);
     cr_assert_not_null(strstr(r.err, want), "'%s': stderr lacks '%s':\n%s", args, want, r.err);
     cr_assert_str_empty(r.out, "'%s' printed on stdout:\n%s", args, r.out);
-    cli_free(&r);
+    cl_test_result_free(&r);
 }
 
 /* ---- statistics per cell, against the fixture files themselves ---------- */
@@ -308,7 +246,7 @@ static void write_variant(const char *run_id, long steps, const char *new_id)
 {
     char src[512], dir[512], dst[600], from[2][64], to[2][64];
     snprintf(src, sizeof src, RUNS "/%s/metrics.json", run_id);
-    char *text = slurp(src);
+    char *text = cl_test_slurp(src);
     snprintf(from[0], sizeof from[0], "\"steps\": 60,");
     snprintf(to[0], sizeof to[0], "\"steps\": %ld,", steps);
     snprintf(from[1], sizeof from[1], "\"steps_per_task\": 60,");
@@ -329,7 +267,7 @@ static void write_variant(const char *run_id, long steps, const char *new_id)
     snprintf(dir, sizeof dir, "%s/runs/%s", tmp, new_id);
     cr_assert_eq(cl_fs_mkdirs(dir), 0);
     snprintf(dst, sizeof dst, "%s/metrics.json", dir);
-    spit(dst, text);
+    cl_test_spit(dst, text);
     free(text);
 }
 
@@ -396,17 +334,17 @@ static void golden(const char *fmt)
     snprintf(out, sizeof out, "%s/report.%s", tmp, fmt);
     snprintf(gold, sizeof gold, FIX "/golden.%s", fmt);
     snprintf(args, sizeof args, RUNS " --format %s --out '%s'", fmt, out);
-    cli_result r;
+    cl_test_result r;
     run_cli(&r, args);
     cr_assert_eq(r.code, 0, "report --format %s exited %d: %s", fmt, r.code, r.err);
     cr_assert_str_empty(r.out, "--out given, yet stdout has text");
-    char *got = slurp(out);
+    char *got = cl_test_slurp(out);
     const char *upd = getenv("CL_UPDATE_GOLDEN");
     if (upd && !strcmp(upd, "1")) {
-        spit(gold, got);
+        cl_test_spit(gold, got);
         cr_log_warn("rewrote %s", gold);
     } else {
-        char *want = slurp(gold);
+        char *want = cl_test_slurp(gold);
         /* Whole-file equality; on failure name the first differing line. */
         if (strcmp(got, want)) {
             int line = 1;
@@ -418,7 +356,7 @@ static void golden(const char *fmt)
         free(want);
     }
     free(got);
-    cli_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(report, golden_md) { golden("md"); }
@@ -428,22 +366,23 @@ Test(report, golden_json) { golden("json"); }
 
 Test(report, stdout_is_the_same_text_as_out)
 {
-    cli_result r;
+    cl_test_result r;
     run_cli(&r, RUNS);
     cr_assert_eq(r.code, 0, "%s", r.err);
-    char *want = slurp(FIX "/golden.md");
+    char *want = cl_test_slurp(FIX "/golden.md");
     cr_assert_str_eq(r.out, want);
     cr_assert_str_empty(r.err);
     free(want);
-    cli_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(report, csv_is_tidy)
 {
-    cli_result r;
+    cl_test_result r;
     run_cli(&r, RUNS " --format csv");
     cr_assert_eq(r.code, 0, "%s", r.err);
-    cr_assert_eq(count_char(r.out, '\n'), 1 + N_RUNS * N_CSV_METRICS, "rows != runs x metrics");
+    cr_assert_eq(cl_test_count_char(r.out, '\n'), 1 + N_RUNS * N_CSV_METRICS,
+                 "rows != runs x metrics");
     int rows = 0, diverged_acc = 0;
     for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n"), rows++) {
         if (rows == 0) {
@@ -451,14 +390,14 @@ Test(report, csv_is_tidy)
             continue;
         }
         /* labels here hold no comma: seven separators per row */
-        cr_assert_eq(count_char(line, ','), 7, "row %d: %s", rows, line);
+        cr_assert_eq(cl_test_count_char(line, ','), 7, "row %d: %s", rows, line);
         if (strstr(line, ",2,diverged,acc,")) {
             diverged_acc++;
             cr_assert(line[strlen(line) - 1] == ',', "a null metric is an empty field: %s", line);
         }
     }
     cr_assert_eq(diverged_acc, 1);
-    cli_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(report, json_bundle_reads_back_as_the_same_runs)
@@ -466,37 +405,37 @@ Test(report, json_bundle_reads_back_as_the_same_runs)
     char bundle[512], args[1200];
     snprintf(bundle, sizeof bundle, "%s/bundle.json", tmp);
     snprintf(args, sizeof args, RUNS " --format json --out '%s'", bundle);
-    cli_result r;
+    cl_test_result r;
     run_cli(&r, args);
     cr_assert_eq(r.code, 0, "%s", r.err);
-    cli_free(&r);
+    cl_test_result_free(&r);
     /* the Markdown of the bundle is the Markdown of the folders */
     snprintf(args, sizeof args, "'%s'", bundle);
     run_cli(&r, args);
     cr_assert_eq(r.code, 0, "%s", r.err);
-    char *want = slurp(FIX "/golden.md");
+    char *want = cl_test_slurp(FIX "/golden.md");
     cr_assert_str_eq(r.out, want);
     free(want);
-    cli_free(&r);
+    cl_test_result_free(&r);
     /* and a bundle of the bundle is the bundle */
     snprintf(args, sizeof args, "'%s' --format json", bundle);
     run_cli(&r, args);
-    char *first = slurp(bundle);
+    char *first = cl_test_slurp(bundle);
     cr_assert_str_eq(r.out, first);
     free(first);
-    cli_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(report, level_flag_reaches_the_tables)
 {
-    cli_result r;
+    cl_test_result r;
     run_cli(&r, RUNS " --level 0.99");
     cr_assert_eq(r.code, 0, "%s", r.err);
     cr_assert_not_null(strstr(r.out, "mean ± 99% confidence"));
-    char *g = slurp(FIX "/golden.md");
+    char *g = cl_test_slurp(FIX "/golden.md");
     cr_assert(strcmp(r.out, g) != 0);
     free(g);
-    cli_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(report, latex_compiles, .timeout = 120)
@@ -506,11 +445,11 @@ Test(report, latex_compiles, .timeout = 120)
                      "(Debian: texlive-latex-base texlive-latex-recommended)");
     char path[512], cmd[1024];
     snprintf(path, sizeof path, "%s/doc.tex", tmp);
-    spit(path, "\\documentclass{article}\n\\usepackage{booktabs}\n\\usepackage{graphicx}\n"
-               "\\begin{document}\n\\input{report.tex}\n\\end{document}\n");
+    cl_test_spit(path, "\\documentclass{article}\n\\usepackage{booktabs}\n\\usepackage{graphicx}\n"
+                       "\\begin{document}\n\\input{report.tex}\n\\end{document}\n");
     snprintf(path, sizeof path, "%s/report.tex", tmp);
-    char *tex = slurp(FIX "/golden.tex");
-    spit(path, tex);
+    char *tex = cl_test_slurp(FIX "/golden.tex");
+    cl_test_spit(path, tex);
     free(tex);
     snprintf(cmd, sizeof cmd,
              "cd '%s' && pdflatex -interaction=nonstopmode -halt-on-error doc.tex >pdflatex.out 2>&1",
@@ -518,7 +457,7 @@ Test(report, latex_compiles, .timeout = 120)
     int st = system(cmd);
     if (st != 0) {
         snprintf(path, sizeof path, "%s/pdflatex.out", tmp);
-        char *log = slurp(path);
+        char *log = cl_test_slurp(path);
         cr_assert_fail("pdflatex failed on golden.tex:\n%s", log);
     }
     snprintf(path, sizeof path, "%s/doc.pdf", tmp);
@@ -541,11 +480,11 @@ Test(report, input_errors_exit_2_naming_the_file)
     snprintf(dir, sizeof dir, "%s/bad/run-x", tmp);
     cr_assert_eq(cl_fs_mkdirs(dir), 0);
     snprintf(file, sizeof file, "%s/metrics.json", dir);
-    spit(file, "{\"schema_version\": 1, \"run_id\": \"x\", \"suite\": ");
+    cl_test_spit(file, "{\"schema_version\": 1, \"run_id\": \"x\", \"suite\": ");
     snprintf(args, sizeof args, RUNS " '%s/bad'", tmp);
     expect_input_error(args, file);
     /* valid JSON that is not a run */
-    spit(file, "{\"hello\": 1}\n");
+    cl_test_spit(file, "{\"hello\": 1}\n");
     expect_input_error(args, file);
 }
 
@@ -557,18 +496,18 @@ Test(report, usage_errors_exit_2)
     expect_input_error(RUNS " --level abc", "--level");
     expect_input_error(RUNS " --bogus", "--bogus");
     expect_input_error(RUNS " --format", "--format");
-    cli_result r;
+    cl_test_result r;
     run_cli(&r, "--help");
     cr_assert_eq(r.code, 0);
     cr_assert_not_null(strstr(r.out, "--format"));
-    cli_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(report, unwritable_out_is_a_runtime_failure)
 {
-    cli_result r;
+    cl_test_result r;
     run_cli(&r, RUNS " --out /nonexistent/dir/report.md");
     cr_assert_eq(r.code, 1, "exit %d: %s", r.code, r.err);
     cr_assert_not_null(strstr(r.err, "/nonexistent/dir/report.md"), "%s", r.err);
-    cli_free(&r);
+    cl_test_result_free(&r);
 }

@@ -23,10 +23,7 @@
 #include "clbench/error.h"
 #include "clbench/fsutil.h"
 #include "clbench/runner.h"
-
-#ifndef CL_TEST_BIN
-#error "the Makefile defines CL_TEST_BIN for test objects"
-#endif
+#include "support.h"
 
 /* Long enough to kill between tasks (~0.15 s a task), short overall. */
 #define KILLABLE "--set train.steps=100 --set model.hidden=256,256"
@@ -42,56 +39,25 @@ static char tmp[256];
 static void make_tmp(void)
 {
     openblas_set_num_threads(1);
-    snprintf(tmp, sizeof tmp, "/tmp/clbench-resume-XXXXXX");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        abort();
-    }
+    cl_test_tmpdir_new(tmp, sizeof tmp, "resume");
 }
 
-static void remove_tmp(void)
-{
-    if (strncmp(tmp, "/tmp/clbench-resume-", 20) != 0) return;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-}
+static void remove_tmp(void) { cl_test_tmpdir_remove(tmp); }
 
 TestSuite(resume, .init = make_tmp, .fini = remove_tmp, .timeout = 240);
 
-static char *slurp(const char *path)
+/* Runs `CL_TEST_BIN args --out <tmp>/<out> --quiet` in the foreground. */
+static void run(cl_test_result *r, const char *out, const char *args)
 {
-    char *s = NULL;
-    cr_assert_eq(cl_fs_read_all(path, &s, NULL), 0, "%s", cl_error_last());
-    return s;
-}
-
-/* Runs `CL_TEST_BIN args --out <tmp>/<out> --quiet` in the foreground;
- * returns the exit code and leaves stderr in <tmp>/stderr. */
-static int run(const char *out, const char *args)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s --out '%s/%s' --quiet >/dev/null 2>'%s/stderr' </dev/null",
-             CL_TEST_BIN, args, tmp, out, tmp);
-    fflush(NULL);
-    int st = system(cmd);
-    cr_assert(st != -1 && WIFEXITED(st), "'%s' did not exit normally", cmd);
-    return WEXITSTATUS(st);
-}
-
-static char *last_stderr(void)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/stderr", tmp);
-    return slurp(path);
+    cl_test_run_cli(r, tmp, "%s --out '%s/%s' --quiet", args, tmp, out);
 }
 
 static void run_ok(const char *out, const char *args)
 {
-    int code = run(out, args);
-    char *err = last_stderr();
-    cr_assert_eq(code, 0, "'%s' exited %d: %s", args, code, err);
-    free(err);
+    cl_test_result r;
+    run(&r, out, args);
+    cr_assert_eq(r.code, 0, "'%s' exited %d: %s", args, r.code, r.err);
+    cl_test_result_free(&r);
 }
 
 /* Starts the same in the background (its own process, exec'd by sh). */
@@ -160,7 +126,7 @@ static void same_file(const char *dir_a, const char *dir_b, const char *name)
     char pa[4096], pb[4096];
     snprintf(pa, sizeof pa, "%s/%s", dir_a, name);
     snprintf(pb, sizeof pb, "%s/%s", dir_b, name);
-    char *a = slurp(pa), *b = slurp(pb), *sa = a, *sb = b;
+    char *a = cl_test_slurp(pa), *b = cl_test_slurp(pb), *sa = a, *sb = b;
     for (int line = 1;; line++) {
         char *ea = strchr(sa, '\n'), *eb = strchr(sb, '\n');
         if (ea) *ea = '\0';
@@ -249,17 +215,18 @@ static void kill_and_resume(const char *args, const char *resume)
     cr_assert(run_dir("ref", ref, sizeof ref));
     assert_no_checkpoint(ref);
     int done = start_and_kill(args, dir, sizeof dir);
-    run_ok("run", resume);
-    char *err = last_stderr();
-    cr_assert_eq(err[0], '\0', "--quiet run printed: %s", err);
-    free(err);
+    cl_test_result r;
+    run(&r, "run", resume);
+    cr_assert_eq(r.code, 0, "'%s' exited %d: %s", resume, r.code, r.err);
+    cr_assert_eq(r.err[0], '\0', "--quiet run printed: %s", r.err);
+    cl_test_result_free(&r);
     same_results(ref, dir);
     assert_no_checkpoint(dir);
     /* It did go on from the checkpoint rather than start over. */
     char path[1100], want[64];
     snprintf(path, sizeof path, "%s/log.txt", dir);
     snprintf(want, sizeof want, "resumed after task %d\n", done);
-    char *log = slurp(path);
+    char *log = cl_test_slurp(path);
     cr_assert(strstr(log, want), "'%s' not in log.txt:\n%s", want, log);
     free(log);
 }
@@ -341,17 +308,18 @@ static void put_checkpoint(const char *out, const char *id, const void *data, si
  * nothing written. */
 static void expect_refused(const char *out, const char *id, const char *what)
 {
-    int code = run(out, "--strategy naive --resume " SMALL);
-    char *err = last_stderr();
+    cl_test_result r;
+    run(&r, out, "--strategy naive --resume " SMALL);
+    const char *err = r.err;
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/%s/%s", tmp, out, id);
-    cr_assert_eq(code, 2, "exit %d: %s", code, err);
+    cr_assert_eq(r.code, 2, "exit %d: %s", r.code, err);
     cr_assert(strstr(err, dir) && strstr(err, "checkpoint.bin"), "does not name the file: %s", err);
     cr_assert(strstr(err, what), "'%s' not in: %s", what, err);
     cr_assert(strchr(err, '\n') == err + strlen(err) - 1, "not one line: %s", err);
     cr_assert(!exists_in(dir, "metrics.json"));
     cr_assert(exists_in(dir, "checkpoint.bin"), "a refused checkpoint must stay for inspection");
-    free(err);
+    cl_test_result_free(&r);
 }
 
 Test(resume, resumes_from_a_library_checkpoint_and_refuses_bad_ones)
@@ -390,7 +358,7 @@ Test(resume, resumes_from_a_library_checkpoint_and_refuses_bad_ones)
     snprintf(dir, sizeof dir, "%s/good/%s", tmp, id);
     same_results(ref, dir);
     assert_no_checkpoint(dir);
-    char *log = slurp(strcat(dir, "/log.txt"));
+    char *log = cl_test_slurp(strcat(dir, "/log.txt"));
     cr_assert(strstr(log, "resumed after task 3"), "log: %s", log);
     free(log);
     free(g.blob);
@@ -402,13 +370,11 @@ Test(resume, without_a_checkpoint_starts_from_the_first_task)
     run_ok("ref", "--strategy naive " SMALL);
     cr_assert(run_dir("ref", ref, sizeof ref));
     /* Not quiet here: the run says it starts over. */
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s --strategy naive --resume " SMALL " --out '%s/run' 2>'%s/stderr' >/dev/null",
-             CL_TEST_BIN, tmp, tmp);
-    cr_assert_eq(system(cmd), 0);
-    char *err = last_stderr();
-    cr_assert(strstr(err, "no checkpoint"), "stderr: %s", err);
-    free(err);
+    cl_test_result r;
+    cl_test_run_cli(&r, tmp, "--strategy naive --resume " SMALL " --out '%s/run'", tmp);
+    cr_assert_eq(r.code, 0);
+    cr_assert(strstr(r.err, "no checkpoint"), "stderr: %s", r.err);
+    cl_test_result_free(&r);
     cr_assert(run_dir("run", dir, sizeof dir));
     same_results(ref, dir);
     assert_no_checkpoint(dir);

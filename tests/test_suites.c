@@ -3,7 +3,6 @@
  * traced back to the source image it came from, so labels, subsets and the
  * per-task transforms are checked exactly. */
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "clbench/params.h"
 #include "clbench/rng.h"
 #include "clbench/task.h"
+#include "support.h"
 
 #define SIDE 28
 #define D (SIDE * SIDE)
@@ -21,32 +21,18 @@
 
 static char tmp[256]; /* this test's folder, holding the dataset */
 
-/* Pixel p of image i of set (0 train, 1 test): a hash, so every image
- * differs from every other and from its own rotations and permutations. */
-static unsigned char pixel(int set, int i, int p)
-{
-    unsigned h = (unsigned)i * 2654435761u ^ (unsigned)p * 40503u ^ (unsigned)set * 97u;
-    h ^= h >> 13;
-    h *= 0x5bd1e995u;
-    h ^= h >> 15;
-    return (unsigned char)h;
-}
-
 static int label_of(int set, int i) { return (3 * i + set) % 10; }
 
+/* <tmp>/<name>: an IDX file of unsigned bytes. */
 static void put_idx(const char *name, int rank, const unsigned *dims, const unsigned char *data,
                     size_t n)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", tmp, name);
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-    unsigned char head[16] = {0, 0, 8, (unsigned char)rank};
-    for (int i = 0; i < rank; i++)
-        for (int k = 0; k < 4; k++) head[4 + 4 * i + k] = (unsigned char)(dims[i] >> (24 - 8 * k));
-    cr_assert_eq(fwrite(head, 1, 4 + 4 * (size_t)rank, f), 4 + 4 * (size_t)rank);
-    cr_assert_eq(fwrite(data, 1, n, f), n);
-    cr_assert_eq(fclose(f), 0);
+    size_t len;
+    unsigned char *b = cl_test_idx_bytes(8, rank, dims, data, n, &len);
+    cl_test_write(path, b, len);
+    free(b);
 }
 
 /* <tmp>/<sub>: the four files of an n_train / n_test set of side x side
@@ -64,7 +50,7 @@ static void put_dataset(const char *sub, int n_train, int n_test, int side)
         cr_assert(pix && lab);
         for (int i = 0; i < n; i++) {
             lab[i] = (unsigned char)label_of(set, i);
-            for (int p = 0; p < d; p++) pix[(size_t)i * d + p] = pixel(set, i, p);
+            for (int p = 0; p < d; p++) pix[(size_t)i * d + p] = cl_test_idx_pixel(set, i, p);
         }
         unsigned di[3] = {(unsigned)n, (unsigned)side, (unsigned)side}, dl[1] = {(unsigned)n};
         snprintf(name, sizeof name, "%s/%s", sub, im[set]);
@@ -80,24 +66,15 @@ static float src_x[2][N_TRAIN][D]; /* the dataset as the suites should scale it 
 
 static void setup(void)
 {
-    snprintf(tmp, sizeof tmp, "/tmp/clbench-suites-XXXXXX");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        abort();
-    }
+    cl_test_tmpdir_new(tmp, sizeof tmp, "suites");
     put_dataset("toy", N_TRAIN, N_TEST, SIDE);
     for (int set = 0; set < 2; set++)
         for (int i = 0; i < (set ? N_TEST : N_TRAIN); i++)
-            for (int p = 0; p < D; p++) src_x[set][i][p] = (float)pixel(set, i, p) / 255.0f;
+            for (int p = 0; p < D; p++)
+                src_x[set][i][p] = (float)cl_test_idx_pixel(set, i, p) / 255.0f;
 }
 
-static void teardown(void)
-{
-    if (strncmp(tmp, "/tmp/clbench-suites-", 20) != 0) return;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-}
+static void teardown(void) { cl_test_tmpdir_remove(tmp); }
 
 TestSuite(suites, .init = setup, .fini = teardown, .timeout = 60);
 

@@ -5,8 +5,8 @@
  * Slurm test is tests/slurm/run.sh (make test-slurm). */
 #include <criterion/criterion.h>
 #include <dirent.h>
-#include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +21,7 @@
 #include "clbench/json.h"
 #include "clbench/strbuf.h"
 #include "clbench/sweep.h"
-
-#ifndef CL_TEST_BIN
-#error "the Makefile defines CL_TEST_BIN for test objects"
-#endif
+#include "support.h"
 
 #define FIX "tests/fixtures/sweep/"
 
@@ -34,65 +31,24 @@ TestSuite(sweep, .timeout = 60);
 
 static char tmp[256];
 
-static void make_tmp(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/clbench-sweep-XXXXXX");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        abort();
-    }
-}
-
-static void remove_tmp(void)
-{
-    if (strncmp(tmp, "/tmp/clbench-sweep-", 19) != 0) return;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-}
-
-typedef struct proc {
-    int code;
-    char *out, *err;
-} proc;
-
-static char *slurp(const char *path)
-{
-    char *s = NULL;
-    cr_assert_eq(cl_fs_read_all(path, &s, NULL), 0, "%s", cl_error_last());
-    return s;
-}
+static void make_tmp(void) { cl_test_tmpdir_new(tmp, sizeof tmp, "sweep"); }
+static void remove_tmp(void) { cl_test_tmpdir_remove(tmp); }
 
 /* Runs `[env] CL_TEST_BIN sweep args` with the output in files under tmp. */
-static void sweep_env(proc *r, const char *env, const char *fmt, ...)
+static void sweep_env(cl_test_result *r, const char *env, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void sweep_env(proc *r, const char *env, const char *fmt, ...)
+static void sweep_env(cl_test_result *r, const char *env, const char *fmt, ...)
 {
-    char args[2048], cmd[4096], path[512];
+    char args[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s sweep %s >'%s/stdout' 2>'%s/stderr' </dev/null", env,
-             CL_TEST_BIN, args, tmp, tmp);
-    fflush(NULL);
-    int st = system(cmd);
-    cr_assert_neq(st, -1, "system: %s", strerror(errno));
-    r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-    snprintf(path, sizeof path, "%s/stdout", tmp);
-    r->out = slurp(path);
-    snprintf(path, sizeof path, "%s/stderr", tmp);
-    r->err = slurp(path);
+    cl_test_sh(r, tmp, "%s " CL_TEST_BIN " sweep %s", env, args);
 }
 
 #define sweep(r, ...) sweep_env(r, "", __VA_ARGS__)
-
-static void proc_free(proc *r)
-{
-    free(r->out);
-    free(r->err);
-}
 
 /* The run ids of a grid run with `threads` OpenBLAS threads (part of a
  * run's identity), from the experiment module itself. */
@@ -113,15 +69,6 @@ static int grid_ids_threads(const char *file, char ids[][256], int max, int thre
 static int grid_ids(const char *file, char ids[][256], int max)
 {
     return grid_ids_threads(file, ids, max, 1);
-}
-
-static int count_lines(const char *text, const char *prefix)
-{
-    int n = 0;
-    size_t k = strlen(prefix);
-    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        n += strncmp(p, prefix, k) == 0;
-    return n;
 }
 
 static void metrics_path(char *buf, size_t n, const char *id)
@@ -414,7 +361,7 @@ Test(sweep, dry_run_lists_cells_with_status, .init = make_tmp, .fini = remove_tm
     int n = grid_ids(FIX "small.yaml", ids, 8);
     cr_assert_eq(n, 4);
     fake_done(ids[1]);
-    proc r;
+    cl_test_result r;
     sweep(&r, FIX "small.yaml --out '%s/out' --dry-run", tmp);
     cr_assert_eq(r.code, 0, "stderr: %s", r.err);
     cl_strbuf want;
@@ -422,11 +369,11 @@ Test(sweep, dry_run_lists_cells_with_status, .init = make_tmp, .fini = remove_tm
     for (int i = 0; i < n; i++) cl_strbuf_printf(&want, "%s %d %s\n", i == 1 ? "skip" : "run", i, ids[i]);
     cr_assert_str_eq(r.out, want.s);
     cl_strbuf_release(&want);
-    proc_free(&r);
+    cl_test_result_free(&r);
     /* --force runs everything. */
     sweep(&r, FIX "small.yaml --out '%s/out' --dry-run --force", tmp);
-    cr_assert_eq(count_lines(r.out, "run "), 4, "%s", r.out);
-    proc_free(&r);
+    cr_assert_eq(cl_test_count_lines(r.out, "run "), 4, "%s", r.out);
+    cl_test_result_free(&r);
     /* Nothing ran. */
     char path[768];
     metrics_path(path, sizeof path, ids[0]);
@@ -437,10 +384,10 @@ Test(sweep, cell_runs_exactly_that_cell, .init = make_tmp, .fini = remove_tmp)
 {
     char ids[8][256];
     grid_ids(FIX "small.yaml", ids, 8);
-    proc r;
+    cl_test_result r;
     sweep(&r, FIX "small.yaml --cell 2 --out '%s/out' --quiet", tmp);
     cr_assert_eq(r.code, 0, "stderr: %s", r.err);
-    proc_free(&r);
+    cl_test_result_free(&r);
     char dir[512];
     snprintf(dir, sizeof dir, "%s/out", tmp);
     DIR *d = opendir(dir);
@@ -461,24 +408,24 @@ Test(sweep, cell_runs_exactly_that_cell, .init = make_tmp, .fini = remove_tmp)
     sweep(&r, FIX "small.yaml --cell 4 --out '%s/out'", tmp);
     cr_assert_eq(r.code, 2);
     cr_assert_not_null(strstr(r.err, "4 cells"), "%s", r.err);
-    proc_free(&r);
+    cl_test_result_free(&r);
     sweep(&r, FIX "small.yaml --cell 0 --grid 0000000000000000 --out '%s/out'", tmp);
     cr_assert_eq(r.code, 2);
     cr_assert_not_null(strstr(r.err, "grid changed"), "%s", r.err);
-    proc_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(sweep, local_parallel_runs_every_cell, .init = make_tmp, .fini = remove_tmp)
 {
     char ids[8][256];
     int n = grid_ids(FIX "small.yaml", ids, 8);
-    proc r;
+    cl_test_result r;
     sweep(&r, FIX "small.yaml --out '%s/out' -j 2", tmp);
     cr_assert_eq(r.code, 0, "stdout: %s\nstderr: %s", r.out, r.err);
     cr_assert_str_eq(r.err, ""); /* not a terminal: no progress */
     cr_assert_not_null(strstr(r.out, "4 ok (4 ran, 0 already done), 0 diverged, 0 failed"), "%s",
                        r.out);
-    proc_free(&r);
+    cl_test_result_free(&r);
     for (int i = 0; i < n; i++) {
         cl_json *doc;
         cr_assert_str_eq(status_of(&doc, ids[i]), "ok");
@@ -495,7 +442,7 @@ Test(sweep, local_parallel_runs_every_cell, .init = make_tmp, .fini = remove_tmp
     sweep(&r, FIX "small.yaml --out '%s/out' -j 2", tmp);
     cr_assert_eq(r.code, 0);
     cr_assert_not_null(strstr(r.out, "4 ok (0 ran, 4 already done)"), "%s", r.out);
-    proc_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(sweep, usage_errors, .init = make_tmp, .fini = remove_tmp)
@@ -511,11 +458,11 @@ Test(sweep, usage_errors, .init = make_tmp, .fini = remove_tmp)
         "",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        proc r;
+        cl_test_result r;
         sweep(&r, "%s --out '%s/out'", bad[i], tmp);
         cr_assert_eq(r.code, 2, "'%s': exit %d", bad[i], r.code);
-        cr_assert_eq(count_lines(r.err, ""), 1, "'%s': not one line: %s", bad[i], r.err);
-        proc_free(&r);
+        cr_assert_eq(cl_test_count_lines(r.err, ""), 1, "'%s': not one line: %s", bad[i], r.err);
+        cl_test_result_free(&r);
     }
     char out[512];
     snprintf(out, sizeof out, "%s/out", tmp);
@@ -531,13 +478,13 @@ Test(sweep, slurm_script_lists_missing_cells_only, .init = make_tmp, .fini = rem
     fake_done(ids[0]); /* cells 0 and 2 are the joint runs */
     fake_done(ids[2]);
     fake_done(ids[3]);
-    proc r;
+    cl_test_result r;
     sweep_env(&r, "PATH=/nonexistent", FIX "small.yaml --slurm --out '%s/out' --cpus-per-task 2 "
               "--time 00:10:00 --mem 1000 --partition debug --script '%s/s.sbatch'", tmp, tmp);
     cr_assert_eq(r.code, 0, "stderr: %s", r.err);
     char script[512], *text;
     snprintf(script, sizeof script, "%s/s.sbatch", tmp);
-    text = slurp(script);
+    text = cl_test_slurp(script);
     char cwd[1024], want[4096];
     cr_assert_not_null(getcwd(cwd, sizeof cwd));
     cr_assert_not_null(strstr(text, "\n#SBATCH --array=1\n"), "%s", text);
@@ -555,23 +502,23 @@ Test(sweep, slurm_script_lists_missing_cells_only, .init = make_tmp, .fini = rem
     cr_assert_not_null(strstr(r.out, want), "%s", r.out);
     snprintf(want, sizeof want, "%s/out/slurm-logs", tmp);
     cr_assert(cl_fs_exists(want));
-    proc_free(&r);
+    cl_test_result_free(&r);
 }
 
 Test(sweep, slurm_submit_without_sbatch, .init = make_tmp, .fini = remove_tmp)
 {
-    proc r;
+    cl_test_result r;
     sweep_env(&r, "PATH=/nonexistent", FIX "small.yaml --slurm --submit --out '%s/out'", tmp);
     cr_assert_eq(r.code, 2);
-    cr_assert_eq(count_lines(r.err, ""), 1, "%s", r.err);
+    cr_assert_eq(cl_test_count_lines(r.err, ""), 1, "%s", r.err);
     cr_assert_not_null(strstr(r.err, "sbatch not found"), "%s", r.err);
     cr_assert_str_eq(r.out, "");
-    proc_free(&r);
+    cl_test_result_free(&r);
     /* A results folder a #SBATCH line cannot carry: input error, nothing made. */
     sweep(&r, FIX "small.yaml --slurm --out '%s/my runs'", tmp);
     cr_assert_eq(r.code, 2);
     cr_assert_not_null(strstr(r.err, "my runs"), "%s", r.err);
-    proc_free(&r);
+    cl_test_result_free(&r);
     char path[512];
     snprintf(path, sizeof path, "%s/my runs", tmp);
     cr_assert(!cl_fs_exists(path));
@@ -601,7 +548,7 @@ Test(sweep, slurm_submit_splits_and_chains_arrays, .init = make_tmp, .fini = rem
     fake_slurm();
     char env[600];
     snprintf(env, sizeof env, "PATH='%s/bin':/usr/bin:/bin", tmp);
-    proc r;
+    cl_test_result r;
     sweep_env(&r, env, FIX "small.yaml --slurm --submit --out '%s/out' --script '%s/s.sbatch'",
               tmp, tmp);
     cr_assert_eq(r.code, 0, "stdout: %s\nstderr: %s", r.out, r.err);
@@ -609,7 +556,7 @@ Test(sweep, slurm_submit_splits_and_chains_arrays, .init = make_tmp, .fini = rem
      * + 3; both after job 41. */
     char logp[512], *log;
     snprintf(logp, sizeof logp, "%s/sbatch.log", tmp);
-    log = slurp(logp);
+    log = cl_test_slurp(logp);
     char want[2048];
     snprintf(want, sizeof want,
              "--array=0,2 %s/s.sbatch\n"
@@ -621,7 +568,7 @@ Test(sweep, slurm_submit_splits_and_chains_arrays, .init = make_tmp, .fini = rem
     cr_assert_not_null(strstr(r.out, "submitted job 41: array 0,2, 2 cells\n"), "%s", r.out);
     cr_assert_not_null(strstr(r.out, "submitted job 43: array 0, 1 cell (cell = task id + 3), "
                                      "after the joint reference runs\n"), "%s", r.out);
-    proc_free(&r);
+    cl_test_result_free(&r);
 }
 
 /* ---- CLI: divergence ------------------------------------------------------------------- */
@@ -631,10 +578,10 @@ Test(sweep, diverged_cell_is_recorded_and_exits_1, .init = make_tmp, .fini = rem
     char ids[8][256];
     int n = grid_ids(FIX "diverge.yaml", ids, 8);
     cr_assert_eq(n, 3);
-    proc r;
+    cl_test_result r;
     sweep(&r, FIX "diverge.yaml --cell 1 --out '%s/out' --quiet", tmp);
     cr_assert_eq(r.code, 1, "stderr: %s", r.err);
-    proc_free(&r);
+    cl_test_result_free(&r);
     cl_json *doc;
     cr_assert_str_eq(status_of(&doc, ids[1]), "diverged");
     const char *reason = cl_json_str(cl_json_get(doc, "reason"));
@@ -651,7 +598,7 @@ Test(sweep, sweep_with_a_diverging_cell_finishes_the_rest, .init = make_tmp, .fi
 {
     char ids[8][256];
     grid_ids(FIX "diverge.yaml", ids, 8);
-    proc r;
+    cl_test_result r;
     sweep(&r, FIX "diverge.yaml --out '%s/out' -j 2", tmp);
     cr_assert_eq(r.code, 1, "stdout: %s\nstderr: %s", r.out, r.err);
     cr_assert_not_null(strstr(r.out, "2 ok (2 ran, 0 already done), 1 diverged, 0 failed"), "%s",
@@ -659,7 +606,7 @@ Test(sweep, sweep_with_a_diverging_cell_finishes_the_rest, .init = make_tmp, .fi
     char want[512];
     snprintf(want, sizeof want, "  diverged %s (cell 1): cross-entropy loss is", ids[1]);
     cr_assert_not_null(strstr(r.out, want), "%s", r.out);
-    proc_free(&r);
+    cl_test_result_free(&r);
     for (int i = 0; i < 3; i++) {
         cl_json *doc;
         cr_assert_str_eq(status_of(&doc, ids[i]), i == 1 ? "diverged" : "ok");
@@ -670,7 +617,7 @@ Test(sweep, sweep_with_a_diverging_cell_finishes_the_rest, .init = make_tmp, .fi
     cr_assert_eq(r.code, 1);
     cr_assert_not_null(strstr(r.out, "2 ok (0 ran, 2 already done), 1 diverged"), "%s", r.out);
     cr_assert_not_null(strstr(r.out, ids[1]), "%s", r.out);
-    proc_free(&r);
+    cl_test_result_free(&r);
 }
 
 /* ---- CLI: a sweep killed mid-way ------------------------------------------------------- */
@@ -775,24 +722,24 @@ Test(sweep, killed_sweep_leaves_valid_files_and_resumes, .init = make_tmp, .fini
     }
 
     /* The plan: exactly the unfinished cells run. */
-    proc r;
+    cl_test_result r;
     sweep(&r, FIX "kill.yaml --out '%s' --dry-run", out);
     cr_assert_eq(r.code, 0);
-    cr_assert_eq(count_lines(r.out, "skip "), done, "%s", r.out);
-    cr_assert_eq(count_lines(r.out, "run "), n - done, "%s", r.out);
+    cr_assert_eq(cl_test_count_lines(r.out, "skip "), done, "%s", r.out);
+    cr_assert_eq(cl_test_count_lines(r.out, "run "), n - done, "%s", r.out);
     for (int i = 0; i < n; i++) {
         char line[320];
-        snprintf(line, sizeof line, "%s %d %s\n", finished[i] ? "skip" : "run", i, ids[i]);
+        snprintf(line, sizeof line, "%s %d %.255s\n", finished[i] ? "skip" : "run", i, ids[i]);
         cr_assert_not_null(strstr(r.out, line), "want '%s' in\n%s", line, r.out);
     }
-    proc_free(&r);
+    cl_test_result_free(&r);
 
     sweep(&r, FIX "kill.yaml --out '%s' -j 2 --quiet", out);
     cr_assert_eq(r.code, 0, "stdout: %s\nstderr: %s", r.out, r.err);
     char want[256];
     snprintf(want, sizeof want, "%d ok (%d ran, %d already done)", n, n - done, done);
     cr_assert_not_null(strstr(r.out, want), "want '%s' in %s", want, r.out);
-    proc_free(&r);
+    cl_test_result_free(&r);
 
     /* Finished cells were not touched; every cell exists; no leftovers. */
     for (int i = 0; i < n; i++) {

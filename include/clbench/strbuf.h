@@ -17,6 +17,9 @@ void cl_strbuf_release(cl_strbuf *b);
 void cl_strbuf_printf(cl_strbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cl_strbuf_puts(cl_strbuf *b, const char *s);
+/* item(0), item(1), ..., item(n - 1) with sep between them: the names of a
+ * registry, for listing the valid ones. */
+void cl_strbuf_join(cl_strbuf *b, int n, const char *(*item)(int i), const char *sep);
 /* A JSON string literal, quoted and escaped. */
 void cl_strbuf_json_str(cl_strbuf *b, const char *s);
 /* A JSON number, or null when v is not finite. %.17g round-trips a double;
