@@ -1,7 +1,9 @@
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #include "clbench/ckpt.h"
 #include "clbench/error.h"
@@ -35,78 +37,151 @@ static const char *type_name(int t)
     }
 }
 
-/* zlib's crc32 takes 32-bit lengths. */
-static uint32_t crc_of(const unsigned char *p, size_t n)
+/* ---- sinks ------------------------------------------------------------ */
+
+int cl_ckpt_mem_sink(void *user, uint64_t at, const void *p, size_t n)
 {
-    uLong c = crc32(0L, Z_NULL, 0);
+    cl_ckpt_mem *m = user;
+    if (at > SIZE_MAX - n) return cl_error_set(CL_ENOMEM, "out of memory building a checkpoint");
+    size_t end = (size_t)at + n;
+    if (end > m->cap) {
+        size_t cap = m->cap ? m->cap : 1 << 16;
+        while (cap < end) cap = cap > SIZE_MAX / 2 ? end : 2 * cap;
+        unsigned char *b = realloc(m->data, cap);
+        if (!b) return cl_error_set(CL_ENOMEM, "out of memory building a checkpoint");
+        m->data = b;
+        m->cap = cap;
+    }
+    if (n) memcpy(m->data + at, p, n);
+    if (end > m->len) m->len = end;
+    return 0;
+}
+
+int cl_ckpt_fd_sink(void *user, uint64_t at, const void *p, size_t n)
+{
+    const cl_ckpt_fd *f = user;
+    const unsigned char *b = p;
+    while (n > 0) {
+        ssize_t w = pwrite(f->fd, b, n, (off_t)at);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return cl_error_set(CL_EIO, "%s: write failed: %s", f->name,
+                                        w < 0 ? strerror(errno) : "nothing written");
+        b += w;
+        at += (uint64_t)w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* ---- writer ----------------------------------------------------------- */
+
+/* Bytes go to the sink as they are put, staged in a small buffer; only the
+ * header and each section's length are written again once known. The CRC
+ * runs along: each section's is its head's (length known at its close)
+ * combined with its body's, so nothing is read back. */
+struct cl_ckpt_writer {
+    cl_ckpt_sink sink;
+    void *user;
+    cl_ckpt_mem mem;      /* the bytes, for a writer from cl_ckpt_writer_new */
+    unsigned char buf[1 << 16];
+    size_t used;          /* staged bytes, for file offsets off.. */
+    uint64_t off;
+    uint64_t section;     /* offset of the open section's head; 0: none (the header is there) */
+    unsigned char head[SECTION_HEAD];
+    uLong crc;            /* of the payload before the open section */
+    uLong crc_body;       /* of the open section's body, body bytes long */
+    uint64_t body;
+    int rc;               /* first failure, sticky */
+};
+
+static void fail(cl_ckpt_writer *w, int rc)
+{
+    if (!w->rc) w->rc = rc;
+}
+
+static void flush(cl_ckpt_writer *w)
+{
+    if (w->rc || !w->used) return;
+    fail(w, w->sink(w->user, w->off, w->buf, w->used));
+    w->off += w->used;
+    w->used = 0;
+}
+
+/* n bytes at the end of the file. */
+static void emit(cl_ckpt_writer *w, const void *p, size_t n)
+{
+    if (w->rc || !n) return;
+    if (n > sizeof w->buf - w->used) flush(w);
+    if (n >= sizeof w->buf) {
+        /* Large arrays go straight from the caller's memory. */
+        if (!w->rc) fail(w, w->sink(w->user, w->off, p, n));
+        w->off += n;
+        return;
+    }
+    memcpy(w->buf + w->used, p, n);
+    w->used += n;
+}
+
+/* n bytes at file offset at, already emitted. */
+static void patch(cl_ckpt_writer *w, uint64_t at, const void *p, size_t n)
+{
+    if (w->rc) return;
+    if (at >= w->off)
+        memcpy(w->buf + (at - w->off), p, n);
+    else
+        fail(w, w->sink(w->user, at, p, n));
+}
+
+/* zlib's crc32 takes 32-bit lengths. */
+static uLong crc_more(uLong c, const unsigned char *p, size_t n)
+{
     while (n > 0) {
         uInt k = n > 0x40000000u ? 0x40000000u : (uInt)n;
         c = crc32(c, p, k);
         p += k;
         n -= k;
     }
-    return (uint32_t)c;
+    return c;
 }
 
-/* ---- writer ----------------------------------------------------------- */
+static uint32_t crc_of(const unsigned char *p, size_t n)
+{
+    return (uint32_t)crc_more(crc32(0L, Z_NULL, 0), p, n);
+}
 
-struct cl_ckpt_writer {
-    unsigned char *buf;
-    size_t len, cap;
-    size_t section; /* offset of the open section's head; 0: none (the header is there) */
-    int failed;
-};
-
-int cl_ckpt_writer_new(cl_ckpt_writer **out)
+static int writer_init(cl_ckpt_writer **out, cl_ckpt_sink sink, void *user)
 {
     cl_ckpt_writer *w = calloc(1, sizeof *w);
     if (!w) return cl_error_set(CL_ENOMEM, "out of memory");
-    w->cap = 1 << 16;
-    w->buf = malloc(w->cap);
-    if (!w->buf) {
-        free(w);
-        return cl_error_set(CL_ENOMEM, "out of memory");
-    }
-    w->len = CL_CKPT_HEADER_BYTES; /* filled in by finish */
-    memset(w->buf, 0, CL_CKPT_HEADER_BYTES);
+    w->sink = sink ? sink : cl_ckpt_mem_sink;
+    w->user = sink ? user : &w->mem;
+    w->crc = crc32(0L, Z_NULL, 0);
+    w->used = CL_CKPT_HEADER_BYTES; /* zeros, filled in by finish */
     *out = w;
     return 0;
+}
+
+int cl_ckpt_writer_new(cl_ckpt_writer **out) { return writer_init(out, NULL, NULL); }
+
+int cl_ckpt_writer_to(cl_ckpt_writer **out, cl_ckpt_sink sink, void *user)
+{
+    CL_ASSERT(sink);
+    return writer_init(out, sink, user);
 }
 
 void cl_ckpt_writer_free(cl_ckpt_writer *w)
 {
     if (!w) return;
-    free(w->buf);
+    free(w->mem.data);
     free(w);
-}
-
-static int reserve(cl_ckpt_writer *w, size_t n)
-{
-    if (w->failed) return -1;
-    if (n <= w->cap - w->len) return 0;
-    size_t cap = w->cap;
-    while (n > cap - w->len) {
-        if (cap > SIZE_MAX / 2) {
-            w->failed = 1;
-            return -1;
-        }
-        cap *= 2;
-    }
-    unsigned char *b = realloc(w->buf, cap);
-    if (!b) {
-        w->failed = 1;
-        return -1;
-    }
-    w->buf = b;
-    w->cap = cap;
-    return 0;
 }
 
 static void put_raw(cl_ckpt_writer *w, const void *p, size_t n)
 {
-    if (reserve(w, n)) return;
-    if (n) memcpy(w->buf + w->len, p, n);
-    w->len += n;
+    if (w->rc) return;
+    w->crc_body = crc_more(w->crc_body, p, n);
+    w->body += n;
+    emit(w, p, n);
 }
 
 static void put_u8(cl_ckpt_writer *w, unsigned char v) { put_raw(w, &v, 1); }
@@ -114,9 +189,12 @@ static void put_u64_raw(cl_ckpt_writer *w, uint64_t v) { put_raw(w, &v, 8); }
 
 static void close_section(cl_ckpt_writer *w)
 {
-    if (!w->section || w->failed) return;
-    uint64_t n = w->len - w->section - SECTION_HEAD;
-    memcpy(w->buf + w->section + 8, &n, 8);
+    if (!w->section || w->rc) return;
+    memcpy(w->head + 8, &w->body, 8);
+    patch(w, w->section + 8, &w->body, 8);
+    uLong c = crc32_combine(crc32(crc32(0L, Z_NULL, 0), w->head, SECTION_HEAD), w->crc_body,
+                            (z_off_t)w->body);
+    w->crc = crc32_combine(w->crc, c, (z_off_t)(SECTION_HEAD + w->body));
     w->section = 0;
 }
 
@@ -124,17 +202,18 @@ void cl_ckpt_section(cl_ckpt_writer *w, const char *tag)
 {
     CL_ASSERT(strlen(tag) == 4);
     close_section(w);
-    size_t at = w->len;
-    uint32_t zero = 0;
-    put_raw(w, tag, 4);
-    put_raw(w, &zero, 4);
-    put_u64_raw(w, 0); /* patched by close_section */
-    if (!w->failed) w->section = at;
+    if (w->rc) return;
+    memset(w->head, 0, sizeof w->head); /* u32 zero, and the length patched by close_section */
+    memcpy(w->head, tag, 4);
+    w->section = w->off + w->used;
+    emit(w, w->head, sizeof w->head);
+    w->crc_body = crc32(0L, Z_NULL, 0);
+    w->body = 0;
 }
 
 static void put_scalar(cl_ckpt_writer *w, int type, const void *v)
 {
-    CL_ASSERT(w->section || w->failed);
+    CL_ASSERT(w->section || w->rc);
     put_u8(w, (unsigned char)type);
     put_raw(w, v, 8);
 }
@@ -145,9 +224,9 @@ void cl_ckpt_put_f64(cl_ckpt_writer *w, double v) { put_scalar(w, T_F64, &v); }
 
 static void put_array(cl_ckpt_writer *w, int type, const void *p, size_t n, size_t elem)
 {
-    CL_ASSERT(w->section || w->failed);
+    CL_ASSERT(w->section || w->rc);
     if (n > SIZE_MAX / elem) {
-        w->failed = 1;
+        fail(w, cl_error_set(CL_ENOMEM, "out of memory building a checkpoint"));
         return;
     }
     put_u8(w, (unsigned char)type);
@@ -164,36 +243,34 @@ void cl_ckpt_put_u64s(cl_ckpt_writer *w, const uint64_t *p, size_t n) { put_arra
 
 void cl_ckpt_put_longs(cl_ckpt_writer *w, const long *p, size_t n)
 {
-    CL_ASSERT(w->section || w->failed);
+    CL_ASSERT(w->section || w->rc);
     put_u8(w, T_I64S);
     put_u64_raw(w, (uint64_t)n);
-    if (n > SIZE_MAX / 8 || reserve(w, n * 8)) {
-        w->failed = 1;
-        return;
+    int64_t v[256];
+    for (size_t i = 0; i < n; i += 256) {
+        size_t k = n - i < 256 ? n - i : 256;
+        for (size_t j = 0; j < k; j++) v[j] = p[i + j];
+        put_raw(w, v, k * 8);
     }
-    for (size_t i = 0; i < n; i++) {
-        int64_t v = p[i];
-        memcpy(w->buf + w->len + 8 * i, &v, 8);
-    }
-    w->len += n * 8;
 }
 
 int cl_ckpt_writer_finish(cl_ckpt_writer *w, const void **data, size_t *len)
 {
     close_section(w);
-    if (w->failed) return cl_error_set(CL_ENOMEM, "out of memory building a checkpoint");
-    unsigned char *h = w->buf;
-    uint32_t version = CL_CKPT_VERSION, mark = ORDER_MARK, zero = 0;
-    uint64_t payload = w->len - CL_CKPT_HEADER_BYTES;
-    uint32_t crc = crc_of(w->buf + CL_CKPT_HEADER_BYTES, (size_t)payload);
+    unsigned char h[CL_CKPT_HEADER_BYTES];
+    uint32_t version = CL_CKPT_VERSION, mark = ORDER_MARK, zero = 0, crc = (uint32_t)w->crc;
+    uint64_t payload = w->off + w->used - CL_CKPT_HEADER_BYTES;
     memcpy(h, MAGIC, 8);
     memcpy(h + 8, &version, 4);
     memcpy(h + 12, &mark, 4);
     memcpy(h + 16, &payload, 8);
     memcpy(h + 24, &crc, 4);
     memcpy(h + 28, &zero, 4);
-    *data = w->buf;
-    *len = w->len;
+    patch(w, 0, h, sizeof h);
+    flush(w);
+    if (w->rc) return w->rc;
+    if (data) *data = w->user == &w->mem ? w->mem.data : NULL; /* NULL: in the sink */
+    if (len) *len = (size_t)(w->off);
     return 0;
 }
 

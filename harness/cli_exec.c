@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "clbench/ckpt.h"
 #include "clbench/cli.h"
 #include "clbench/error.h"
 #include "clbench/fsutil.h"
@@ -20,6 +21,7 @@ typedef struct progress_ctx {
     const cl_config *cfg;
     int cell, cells;
     const char *dir, *ckpt; /* the run's folder and its checkpoint.bin */
+    char *blob;             /* the checkpoint resumed from, until read */
 } progress_ctx;
 
 static void show_progress(void *user, const cl_progress *p)
@@ -32,14 +34,35 @@ static void show_progress(void *user, const cl_progress *p)
             p->task + 1, p->n_tasks, p->step, p->steps_per_task, p->elapsed_s, eta);
 }
 
-/* Written atomically: a kill leaves the previous checkpoint or the new one
- * under the final name, never part of one. */
-static int save_checkpoint(void *user, const void *data, size_t len, int tasks_done)
+typedef struct ckpt_out {
+    cl_ckpt_source write;
+    void *ctx;
+} ckpt_out;
+
+static int fill_checkpoint(void *ctx, int fd, const char *tmp)
+{
+    const ckpt_out *o = ctx;
+    cl_ckpt_fd f = {fd, tmp};
+    return o->write(o->ctx, cl_ckpt_fd_sink, &f);
+}
+
+/* Streamed into a temporary, then renamed: a kill leaves the previous
+ * checkpoint or the new one under the final name, never part of one. */
+static int save_checkpoint(void *user, int tasks_done, cl_ckpt_source write, void *write_ctx)
 {
     (void)tasks_done;
     const progress_ctx *pc = user;
+    ckpt_out o = {write, write_ctx};
     int rc = cl_fs_mkdirs(pc->dir);
-    return rc ? rc : cl_fs_write_atomic(pc->ckpt, data, len);
+    return rc ? rc : cl_fs_write_atomic_with(pc->ckpt, fill_checkpoint, &o);
+}
+
+/* The checkpoint's bytes are not needed once the runner has read them. */
+static void free_resume(void *user)
+{
+    progress_ctx *pc = user;
+    free(pc->blob);
+    pc->blob = NULL;
 }
 
 /* After metrics.json: the checkpoint and any temporary left by a run
@@ -93,18 +116,17 @@ static int execute_cell(const cl_exec_opts *o, const cl_config *c, int idx, int 
         fprintf(stderr, "clbench: results path too long under '%s'\n", o->out);
         return 2;
     }
-    progress_ctx pc = {c, idx, n, dir, ckpt};
-    cl_run_opts ro = {.user = &pc, .checkpoint = save_checkpoint};
-    char *blob;
-    int code = read_checkpoint(o, &pc, &blob, &ro.resume_len);
+    progress_ctx pc = {c, idx, n, dir, ckpt, NULL};
+    cl_run_opts ro = {.user = &pc, .checkpoint = save_checkpoint, .resume_done = free_resume};
+    int code = read_checkpoint(o, &pc, &pc.blob, &ro.resume_len);
     if (code) return code;
-    int resuming = blob != NULL;
-    ro.resume = blob;
+    int resuming = pc.blob != NULL;
+    ro.resume = pc.blob;
     ro.resume_name = ckpt;
     if (!o->quiet && isatty(STDERR_FILENO)) ro.progress = show_progress;
     cl_run_result *r = NULL;
     int rc = cl_run_execute(&r, c, &ro);
-    free(blob);
+    free(pc.blob);
     if (ro.progress) fprintf(stderr, "\r\033[K");
     if (rc == 0 && r->resumed_after > 0 && !o->quiet)
         fprintf(stderr, "clbench: %s resumed after task %d of %d\n", id, r->resumed_after, r->T);

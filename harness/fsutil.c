@@ -8,24 +8,19 @@
 #include "clbench/error.h"
 #include "clbench/fsutil.h"
 
-int cl_fs_write_atomic(const char *path, const char *data, size_t len)
+int cl_fs_write_atomic_with(const char *path, int (*fill)(void *ctx, int fd, const char *tmp),
+                            void *ctx)
 {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return cl_error_set(CL_EINVAL, "%s: path too long", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return cl_error_set(CL_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return cl_error_set(CL_EIO, "%s: write failed: %s", tmp, strerror(e));
-        }
-        off += (size_t)w;
+    int rc = fill(ctx, fd, tmp);
+    if (rc) {
+        close(fd);
+        unlink(tmp);
+        return rc;
     }
     /* fsync before rename so a crash cannot expose an empty file under the
      * final name. */
@@ -39,6 +34,32 @@ int cl_fs_write_atomic(const char *path, const char *data, size_t len)
         return cl_error_set(CL_EIO, "%s: cannot rename into place: %s", path, strerror(e));
     }
     return 0;
+}
+
+typedef struct bytes {
+    const char *data;
+    size_t len;
+} bytes;
+
+static int write_bytes(void *ctx, int fd, const char *tmp)
+{
+    const bytes *b = ctx;
+    size_t off = 0;
+    while (off < b->len) {
+        ssize_t w = write(fd, b->data + off, b->len - off);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return cl_error_set(CL_EIO, "%s: write failed: %s", tmp, strerror(errno));
+        }
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+int cl_fs_write_atomic(const char *path, const char *data, size_t len)
+{
+    bytes b = {data, len};
+    return cl_fs_write_atomic_with(path, write_bytes, &b);
 }
 
 int cl_fs_mkdirs(const char *path)

@@ -128,31 +128,50 @@ int cl_model_clone(cl_model **out, const cl_model *src)
     return 0;
 }
 
-int cl_model_reserve(cl_model *m, int rows)
+/* Grows the n buffers, w[i] floats a row, to hold `rows` rows (doubling
+ * from 16), without keeping their contents; *cap tracks the rows. */
+static int grow_rows(float **const bufs[], const size_t *w, size_t n, int *cap, int rows)
 {
-    if (rows <= m->cap) return 0;
-    int cap = m->cap ? m->cap : 16;
-    while (cap < rows) cap *= 2;
-    size_t w = (size_t)max_width(m);
-    for (int l = 1; l <= m->n_layers; l++) {
-        free(m->acts[l]);
-        m->acts[l] = alloc_floats((size_t)cap * m->sizes[l]);
-    }
-    float **bufs[] = {&m->delta[0], &m->delta[1], &m->sq_a, &m->sq_d};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+    if (rows <= *cap) return 0;
+    int c = *cap ? *cap : 16;
+    while (c < rows) c *= 2;
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
         free(*bufs[i]);
-        *bufs[i] = alloc_floats((size_t)cap * w);
+        *bufs[i] = alloc_floats((size_t)c * w[i]);
+        ok = ok && *bufs[i];
     }
-    free(m->dlogits);
-    m->dlogits = alloc_floats((size_t)cap * m->sizes[m->n_layers]);
-    int ok = m->delta[0] && m->delta[1] && m->sq_a && m->sq_d && m->dlogits;
-    for (int l = 1; l <= m->n_layers; l++) ok = ok && m->acts[l];
     if (!ok) {
-        m->cap = 0;
+        *cap = 0;
         return cl_error_set(CL_ENOMEM, "out of memory for a batch of %d", rows);
     }
-    m->cap = cap;
+    *cap = c;
     return 0;
+}
+
+int cl_model_reserve(cl_model *m, int rows)
+{
+    float **bufs[CL_MODEL_MAX_LAYERS + 1];
+    size_t w[CL_MODEL_MAX_LAYERS + 1], n = 0;
+    for (int l = 1; l <= m->n_layers; l++, n++) {
+        bufs[n] = &m->acts[l];
+        w[n] = (size_t)m->sizes[l];
+    }
+    bufs[n] = &m->dlogits;
+    w[n++] = (size_t)m->sizes[m->n_layers];
+    return grow_rows(bufs, w, n, &m->cap, rows);
+}
+
+/* The backward buffers, grown apart from the forward ones: evaluation
+ * runs forwards of many more rows than any training step backpropagates,
+ * and the squares are for the Fisher path only. */
+static int reserve_backward(cl_model *m, int rows, int squared)
+{
+    size_t w[2] = {(size_t)max_width(m), (size_t)max_width(m)};
+    float **delta[2] = {&m->delta[0], &m->delta[1]}, **sq[2] = {&m->sq_a, &m->sq_d};
+    int rc = grow_rows(delta, w, 2, &m->bcap, rows);
+    if (rc == 0 && squared) rc = grow_rows(sq, w, 2, &m->scap, rows);
+    return rc;
 }
 
 /* y (B, n) += bias, then ReLU when `relu`: one pass over the sgemm output. */
@@ -244,6 +263,8 @@ int cl_model_backward_into(cl_model *m, const float *dlogits, float *target, int
 {
     int B = m->batch;
     CL_ASSERT(B >= 1 && m->x);
+    int rc = reserve_backward(m, B, squared);
+    if (rc) return rc;
     int top = m->n_layers - 1;
     const float *d = dlogits; /* (B, n_out of layer l) */
     const float *dd = d;      /* d, or its square */

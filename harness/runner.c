@@ -322,25 +322,38 @@ static void save_rngs(const run *r, cl_ckpt_writer *w)
     }
 }
 
-/* Hands the run's state after `done` tasks to opts->checkpoint. */
-static int checkpoint(run *r, int done, long step)
+typedef struct ckpt_job {
+    const run *r;
+    int done;
+    long step;
+} ckpt_job;
+
+/* The run's state after job->done tasks, streamed into sink (a
+ * cl_ckpt_source). */
+static int write_checkpoint(void *ctx, cl_ckpt_sink sink, void *user)
 {
-    if (!r->opts || !r->opts->checkpoint || !r->ops->save || !r->ops->load) return 0;
+    const ckpt_job *j = ctx;
+    const run *r = j->r;
     cl_ckpt_writer *w;
-    int rc = cl_ckpt_writer_new(&w);
+    int rc = cl_ckpt_writer_to(&w, sink, user);
     if (rc) return rc;
-    save_meta(r, w, done, step);
+    save_meta(r, w, j->done, j->step);
     save_results(r, w, now_s());
     save_model(r->net, w);
     save_rngs(r, w);
     cl_ckpt_section(w, "STRT");
     rc = r->ops->save(r->ctx, w);
-    const void *data;
-    size_t len;
-    if (rc == 0) rc = cl_ckpt_writer_finish(w, &data, &len);
-    if (rc == 0) rc = r->opts->checkpoint(r->opts->user, data, len, done);
+    int frc = cl_ckpt_writer_finish(w, NULL, NULL);
     cl_ckpt_writer_free(w);
-    return rc;
+    return rc ? rc : frc;
+}
+
+/* Hands opts->checkpoint the means to write the state after `done` tasks. */
+static int checkpoint(run *r, int done, long step)
+{
+    if (!r->opts || !r->opts->checkpoint || !r->ops->save || !r->ops->load) return 0;
+    ckpt_job j = {r, done, step};
+    return r->opts->checkpoint(r->opts->user, done, write_checkpoint, &j);
 }
 
 static int load_meta(run *r, cl_ckpt_reader *rd, int *done, long *step)
@@ -478,6 +491,7 @@ int cl_run_execute(cl_run_result **out, const cl_config *cfg, const cl_run_opts 
     int first = 0;
     if (rc == 0 && opts && opts->resume) {
         rc = restore(&r, &first, &global_step);
+        if (opts->resume_done) opts->resume_done(opts->user);
         res->resumed_after = first;
         if (rc == 0) cl_strbuf_printf(&res->log, "resumed after task %d\n", first);
     } else if (rc == 0) {

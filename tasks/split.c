@@ -21,17 +21,19 @@ static const cl_param_spec split_params[] = {
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
-/* Copies up to `limit` samples of each class in `cls` (K) into x/y, with the
- * label each scenario asks for. */
-static int fill(const cl_idx_set *set, const int *cls, int K, int limit, int label0,
-                float *x, int *y, int *idx, gsl_rng *rng)
+/* Plans up to `limit` samples of each class in `cls` (K) of `set` into
+ * x/y: the labels each scenario asks for now, the images as destinations
+ * filled later (cl_idx_stream_fill). */
+static int plan(const cl_idx_set *s, int set, const int *cls, int K, int limit, int label0, int t,
+                float *x, int *y, int *idx, cl_idx_dest *dest, gsl_rng *rng)
 {
-    int d = set->rows * set->cols, n = 0;
+    size_t d = (size_t)s->rows * s->cols;
+    int n = 0;
     for (int k = 0; k < K; k++) {
-        int m = cl_idx_class_indices(set, cls[k], idx, rng);
+        int m = cl_idx_class_indices(s, cls[k], idx, rng);
         if (limit > 0 && limit < m) m = limit;
         for (int i = 0; i < m; i++, n++) {
-            cl_idx_scale(x + (size_t)n * d, set->pix + (size_t)idx[i] * d, (size_t)d);
+            dest[n] = (cl_idx_dest){x + (size_t)n * d, set, idx[i], t};
             y[n] = label0 < 0 ? k : label0 + k;
         }
     }
@@ -60,16 +62,20 @@ static int split_build(cl_suite **out, const char *suite_name, const cl_params *
         return cl_error_set(CL_EINVAL, "parameter suite.tasks: %d tasks of %d classes need %d "
                             "classes; the dataset has 10", T, K, T * K);
     int ntr = (int)cl_params_int(p, "train_per_class"), nte = (int)cl_params_int(p, "test_per_class");
-    cl_idx_set *train, *test;
-    int rc = cl_idx_load_dataset(&train, &test, suite_name + strlen("split-"), data_dir);
+    cl_idx_stream *src;
+    int rc = cl_idx_stream_open(&src, suite_name + strlen("split-"), data_dir);
     if (rc) return rc;
+    const cl_idx_set *train = cl_idx_stream_set(src, 0), *test = cl_idx_stream_set(src, 1);
     int order[10];
     for (int c = 0; c < 10; c++) order[c] = c;
     if (!strcmp(cl_params_choice(p, "class_order"), "shuffled")) cl_rng_shuffle(rng, order, 10);
     int d = train->rows * train->cols;
     int *idx = malloc((size_t)(train->n > test->n ? train->n : test->n) * sizeof *idx);
-    rc = idx ? cl_suite_alloc(out, suite_name, sc, T, d, sc == CL_SCENARIO_DOMAIN ? K : T * K)
-             : cl_error_set(CL_ENOMEM, "out of memory");
+    /* Each class is in one task: at most every sample once. */
+    cl_idx_dest *dest = malloc(((size_t)train->n + (size_t)test->n) * sizeof *dest);
+    rc = idx && dest ? cl_suite_alloc(out, suite_name, sc, T, d, sc == CL_SCENARIO_DOMAIN ? K : T * K)
+                     : cl_error_set(CL_ENOMEM, "out of memory");
+    size_t nd = 0;
     for (int t = 0; rc == 0 && t < T; t++) {
         cl_task *task = &(*out)->tasks[t];
         const int *cls = order + t * K;
@@ -77,10 +83,14 @@ static int split_build(cl_suite **out, const char *suite_name, const cl_params *
                            (*out)->n_classes, false);
         if (rc) break;
         int label0 = sc == CL_SCENARIO_DOMAIN ? -1 : t * K;
-        fill(train, cls, K, ntr, label0, task->train_x, task->train_y, idx, rng);
-        fill(test, cls, K, nte, label0, task->test_x, task->test_y, idx, rng);
+        nd += (size_t)plan(train, 0, cls, K, ntr, label0, t, task->train_x, task->train_y, idx,
+                           dest + nd, rng);
+        nd += (size_t)plan(test, 1, cls, K, nte, label0, t, task->test_x, task->test_y, idx,
+                           dest + nd, rng);
         for (int k = 0; k < K; k++) task->classes[label0 < 0 ? k : label0 + k] = 1;
     }
+    free(idx);
+    if (rc == 0) rc = cl_idx_stream_fill(src, dest, nd, NULL, NULL);
     if (rc == 0) {
         char classes[64] = "";
         for (int c = 0, off = 0; c < T * K; c++)
@@ -91,9 +101,8 @@ static int split_build(cl_suite **out, const char *suite_name, const cl_params *
                  suite_name + strlen("split-"), T, K, classes, ntr ? "subset" : "all",
                  nte ? "subset" : "all");
     }
-    free(idx);
-    cl_idx_free(train);
-    cl_idx_free(test);
+    free(dest);
+    cl_idx_stream_free(src);
     if (rc) {
         cl_suite_free(*out);
         *out = NULL;

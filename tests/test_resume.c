@@ -265,13 +265,14 @@ typedef struct grab {
     size_t len;
 } grab;
 
-static int grab_at(void *user, const void *data, size_t len, int done)
+static int grab_at(void *user, int done, cl_ckpt_source write, void *write_ctx)
 {
     grab *g = user;
     if (done == g->at) {
-        g->blob = malloc(len);
-        memcpy(g->blob, data, len);
-        g->len = len;
+        cl_ckpt_mem m = {0};
+        cr_assert_eq(write(write_ctx, cl_ckpt_mem_sink, &m), 0, "%s", cl_error_last());
+        g->blob = (char *)m.data;
+        g->len = m.len;
     }
     return 0;
 }

@@ -180,15 +180,15 @@ typedef struct stopper {
     int calls;
 } stopper;
 
-static int stop_at(void *user, const void *data, size_t len, int done)
+static int stop_at(void *user, int done, cl_ckpt_source write, void *write_ctx)
 {
     stopper *s = user;
     s->calls++;
     if (done != s->at) return 0;
-    s->blob = malloc(len);
-    cr_assert_not_null(s->blob);
-    memcpy(s->blob, data, len);
-    s->len = len;
+    cl_ckpt_mem m = {0};
+    cr_assert_eq(write(write_ctx, cl_ckpt_mem_sink, &m), 0, "%s", cl_error_last());
+    s->blob = m.data;
+    s->len = m.len;
     return cl_error_set(CL_ENOTFOUND, "stopped after task %d", done);
 }
 

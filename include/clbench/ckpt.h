@@ -14,9 +14,12 @@
  * asks for something other than what was written fails with a message
  * instead of reading garbage. Sections are found by tag, in any order.
  *
- * Writers build the whole file in memory (it is then written atomically,
- * fsutil.h); their only failure is running out of memory, which is sticky
- * and reported by cl_ckpt_writer_finish. Readers check every length
+ * Writers stream: bytes reach a sink (a file, or memory) as they are put,
+ * through a 64 KiB stage, the CRC computed along the way; only the header
+ * and each section's length are written again once known. No copy of the
+ * whole checkpoint is held (a 100 MB one costs 64 KiB, not 100 MB, with a
+ * file sink). The first failure (of the sink, or running out of memory) is
+ * sticky and reported by cl_ckpt_writer_finish. Readers check every length
  * against the data: a corrupt, truncated or mismatched checkpoint is a
  * one-line CL_EDATA error naming the file, never a crash. After the first
  * error every further read fails too, without replacing the message. */
@@ -34,7 +37,34 @@ typedef struct cl_ckpt_reader cl_ckpt_reader;
 
 /* ---- writing ------------------------------------------------------------ */
 
+/* Receives n bytes for file offset `at`. Offsets grow from 0 without gaps,
+ * except that the header (offset 0) and section lengths are rewritten once
+ * known. Returns 0 or a negative CL_E* with its message set. */
+typedef int (*cl_ckpt_sink)(void *user, uint64_t at, const void *p, size_t n);
+
+/* A sink into memory that grows as needed (tests, small checkpoints):
+ * start from {0}, free data. */
+typedef struct cl_ckpt_mem {
+    unsigned char *data;
+    size_t len, cap;
+} cl_ckpt_mem;
+int cl_ckpt_mem_sink(void *mem /* cl_ckpt_mem */, uint64_t at, const void *p, size_t n);
+
+/* A sink into an open file (pwrite); `name` starts error messages. */
+typedef struct cl_ckpt_fd {
+    int fd;
+    const char *name;
+} cl_ckpt_fd;
+int cl_ckpt_fd_sink(void *fd /* cl_ckpt_fd */, uint64_t at, const void *p, size_t n);
+
+/* Something that writes one whole checkpoint into (sink, user), through
+ * cl_ckpt_writer_to: 0 or a negative CL_E*. */
+typedef int (*cl_ckpt_source)(void *ctx, cl_ckpt_sink sink, void *user);
+
+/* A writer into its own memory (see cl_ckpt_writer_finish). */
 int cl_ckpt_writer_new(cl_ckpt_writer **out);
+/* A writer into sink(user, ...). */
+int cl_ckpt_writer_to(cl_ckpt_writer **out, cl_ckpt_sink sink, void *user);
 void cl_ckpt_writer_free(cl_ckpt_writer *w);
 
 /* Starts a section (closing the previous one); tag is 4 characters. */
@@ -51,8 +81,11 @@ void cl_ckpt_put_i32s(cl_ckpt_writer *w, const int *p, size_t n);
 void cl_ckpt_put_longs(cl_ckpt_writer *w, const long *p, size_t n);
 void cl_ckpt_put_u64s(cl_ckpt_writer *w, const uint64_t *p, size_t n);
 
-/* Closes the last section and fills in the header. *data (len bytes) is
- * owned by w and valid until it is freed. CL_ENOMEM if any write failed. */
+/* Closes the last section, writes the header and hands the sink what is
+ * left. For a writer from cl_ckpt_writer_new, *data (len bytes) is owned by
+ * w and valid until it is freed; for one into a sink, *data is NULL and
+ * *len the bytes written. data and len may be NULL. The first failure's
+ * code (CL_ENOMEM, or the sink's) if anything failed. */
 int cl_ckpt_writer_finish(cl_ckpt_writer *w, const void **data, size_t *len);
 
 /* ---- reading ------------------------------------------------------------ */

@@ -13,7 +13,7 @@
 typedef struct cl_idx_set {
     int n;                /* samples */
     int rows, cols;       /* image shape; d = rows * cols */
-    unsigned char *pix;   /* (n, rows * cols) raw pixels */
+    unsigned char *pix;   /* (n, rows * cols) raw pixels; NULL in a stream's sets */
     unsigned char *label; /* (n) */
 } cl_idx_set;
 
@@ -42,18 +42,48 @@ int cl_idx_find_files(cl_idx_files *out, const char *dir);
 /* Loads the train and test sets of dataset `name` (the part of a suite name
  * after "split-", "permuted-", ...): from data_dir when given, else from the
  * dataset's default folder (fmnist only); other names need data_dir and the
- * message says so. Labels must be in 0..9. */
+ * message says so. Labels must be in 0..9. Holds every pixel in memory
+ * (benches, tests); suites stream them instead (cl_idx_stream_open). */
 int cl_idx_load_dataset(cl_idx_set **train, cl_idx_set **test, const char *name,
                         const char *data_dir);
-
-/* Indices of the samples of `s` with label c, in a seeded random order:
- * idx (s->n) receives them, the count is returned. */
-int cl_idx_class_indices(const cl_idx_set *s, int c, int *idx, gsl_rng *rng);
 
 /* Per-task input transform for suites that reuse one dataset under T
  * different views (permuted, rotated): src and dst are (rows * cols). */
 typedef void (*cl_idx_transform)(const void *ctx, int task, int rows, int cols,
                                  const float *src, float *dst);
+
+/* A dataset opened for building suites without holding its pixels: the
+ * labels are in memory, the images are read once, by cl_idx_stream_fill,
+ * straight into their destinations. Errors and their order of reports are
+ * those of cl_idx_load_dataset. */
+typedef struct cl_idx_stream cl_idx_stream;
+
+/* Finds the files as cl_idx_load_dataset does, reads and checks both label
+ * files and both image headers. */
+int cl_idx_stream_open(cl_idx_stream **out, const char *name, const char *data_dir);
+void cl_idx_stream_free(cl_idx_stream *s);
+
+/* The train (test = 0) or test set: n, rows, cols and labels; pix is NULL. */
+const cl_idx_set *cl_idx_stream_set(const cl_idx_stream *s, int test);
+
+/* Where one image goes; an image may have any number of destinations. */
+typedef struct cl_idx_dest {
+    float *x;   /* (rows * cols) receives the image */
+    int set;    /* 0 train, 1 test */
+    int sample; /* image index in that set */
+    int task;   /* handed to the transform */
+} cl_idx_dest;
+
+/* Reads the train then the test images once, in 64 KiB chunks, scaling each
+ * image (cl_idx_scale) into every destination naming it, through
+ * fn(ctx, task, ...) when fn is not NULL. Call it at most once. CL_EDATA on
+ * a defect of the pixel data (truncation, corrupt gzip, trailing bytes). */
+int cl_idx_stream_fill(cl_idx_stream *s, const cl_idx_dest *dests, size_t n,
+                       cl_idx_transform fn, const void *ctx);
+
+/* Indices of the samples of `s` with label c, in a seeded random order:
+ * idx (s->n) receives them, the count is returned. */
+int cl_idx_class_indices(const cl_idx_set *s, int c, int *idx, gsl_rng *rng);
 
 /* Builds T tasks over dataset `name`, each a seeded random subset of the
  * train and test sets (n_train / n_test samples; 0 = all) seen through

@@ -44,13 +44,16 @@ typedef struct cl_model {
     cl_optim_config opt;
 
     /* Workspace, grown to the largest batch seen, so steady-state training
-     * allocates nothing. */
-    int cap;                              /* rows the workspace holds */
+     * allocates nothing: the forward's to the largest forward, the
+     * backward's to the largest backward (evaluation chunks never reach
+     * it), the squares only once the Fisher path runs. */
+    int cap;                              /* rows of acts and dlogits */
+    int bcap, scap;                       /* rows of delta; of sq_a and sq_d */
     const float *x;                       /* (B, sizes[0]) last forward input, not owned */
     int batch;                            /* B of the last forward */
     float *acts[CL_MODEL_MAX_LAYERS + 1]; /* acts[l]: (cap, sizes[l]) output of layer l, l>=1 */
-    float *delta[2];                      /* (cap, max width) ping-pong backward buffers */
-    float *sq_a, *sq_d;                   /* (cap, max width) squares for the Fisher path */
+    float *delta[2];                      /* (bcap, max width) ping-pong backward buffers */
+    float *sq_a, *sq_d;                   /* (scap, max width) squares for the Fisher path */
     float *dlogits;                       /* (cap, n_out) scratch for loss gradients */
 
     double flops; /* floating-point operations spent in forward/backward/step */
@@ -76,7 +79,8 @@ int cl_model_forward(cl_model *m, const float *x, int B, const float **logits);
  * gradients into `target` (n_params; normally m->grads). With `squared`,
  * adds the per-sample squared gradients summed over the batch instead:
  * sum_n (d_n a_n^T)^2 = (d*d)^T (a*a), one sgemm per layer: the diagonal
- * empirical Fisher without a per-sample loop. */
+ * empirical Fisher without a per-sample loop. CL_ENOMEM when its buffers
+ * cannot grow to the batch. */
 int cl_model_backward_into(cl_model *m, const float *dlogits, float *target,
                            int squared);
 

@@ -4,6 +4,7 @@
 #ifndef CLBENCH_RUNNER_H
 #define CLBENCH_RUNNER_H
 
+#include "clbench/ckpt.h"
 #include "clbench/config.h"
 #include "clbench/metrics.h"
 #include "clbench/strategy.h"
@@ -21,17 +22,23 @@ typedef struct cl_run_opts {
     /* Called now and then during training; may be NULL. */
     void (*progress)(void *user, const cl_progress *p);
     void *user;
-    /* Called after every task but the last with a checkpoint of the whole
-     * run (ckpt.h; data valid during the call) and the tasks finished; may
-     * be NULL, and is not called for a strategy without save/load. A
-     * negative CL_E* return stops the run, which fails with that code. */
-    int (*checkpoint)(void *user, const void *data, size_t len, int tasks_done);
+    /* Called after every task but the last with the tasks finished, to
+     * store a checkpoint of the whole run: during the call it may call
+     * write(write_ctx, sink, sink_user) once, which streams the checkpoint
+     * (ckpt.h) into a sink of its choosing and returns 0 or a negative
+     * CL_E*. May be NULL, and is not called for a strategy without
+     * save/load. A negative CL_E* return stops the run, which fails with
+     * that code. */
+    int (*checkpoint)(void *user, int tasks_done, cl_ckpt_source write, void *write_ctx);
     /* A checkpoint of this same config to go on from (NULL: start afresh).
      * The run then ends exactly as an uninterrupted one would, timings
      * aside. resume_name (a file name) starts error messages about it. */
     const void *resume;
     size_t resume_len;
     const char *resume_name;
+    /* Called once the runner is done reading `resume` (applied or refused),
+     * before training: the caller may free it then. May be NULL. */
+    void (*resume_done)(void *user);
 } cl_run_opts;
 
 typedef struct cl_run_result {
