@@ -49,9 +49,10 @@ static int draw_projection(float *proj, int k, int d, gsl_rng *rng)
 }
 
 int cl_kvmem_init(cl_kvmem *m, int cap, int d, int key_dim, float write_prob, int dedupe,
-                  gsl_rng *rng)
+                  int pack, gsl_rng *rng)
 {
     memset(m, 0, sizeof *m);
+    cl_rowpack_init(&m->x, d, pack);
     m->cap = cap;
     m->d = d;
     m->key_dim = key_dim < d ? key_dim : d;
@@ -67,24 +68,28 @@ int cl_kvmem_init(cl_kvmem *m, int cap, int d, int key_dim, float write_prob, in
 
 void cl_kvmem_release(cl_kvmem *m)
 {
-    void *bufs[] = {m->x,    m->keys, m->y,    m->task,    m->knorm, m->proj,
-                    m->hash, m->next, m->head, m->scratch, m->allow, m->qkeys};
+    void *bufs[] = {m->keys, m->y,    m->task,    m->knorm, m->proj, m->hash,
+                    m->next, m->head, m->scratch, m->allow, m->qkeys};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     cl_knn_free(m->knn);
+    cl_rowpack_release(&m->x);
     memset(m, 0, sizeof *m);
 }
 
 /* ---- dedupe index -------------------------------------------------------- */
 
+/* FNV-1a over the inputs' 32-bit words (a multiply per value, not per
+ * byte: writes hash every offered sample), folded so the bucket bits see
+ * the high half. */
 static uint64_t fnv1a(const float *x, int d)
 {
-    const unsigned char *p = (const unsigned char *)x;
     uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < (size_t)d * sizeof(float); i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
+    for (int i = 0; i < d; i++) {
+        uint32_t w;
+        memcpy(&w, &x[i], sizeof w);
+        h = (h ^ w) * 1099511628211ULL;
     }
-    return h;
+    return h ^ (h >> 32);
 }
 
 static int bucket_of(const cl_kvmem *m, uint64_t h) { return (int)(h & (uint64_t)(m->n_buckets - 1)); }
@@ -110,7 +115,7 @@ static void hash_unlink(cl_kvmem *m, int slot)
 static int hash_find(const cl_kvmem *m, const float *x, uint64_t h)
 {
     for (int s = m->head[bucket_of(m, h)]; s >= 0; s = m->next[s])
-        if (m->hash[s] == h && memcmp(m->x + (size_t)s * m->d, x, (size_t)m->d * sizeof *x) == 0)
+        if (m->hash[s] == h && cl_rowpack_equal(&m->x, s, x))
             return s;
     return -1;
 }
@@ -129,7 +134,6 @@ static int resize(cl_kvmem *m, int rows)
         void **p;
         size_t bytes;
     } arrays[] = {
-        {(void **)&m->x, r * m->d * sizeof(float)},
         {(void **)&m->keys, r * m->key_dim * sizeof(float)},
         {(void **)&m->y, r * sizeof(int)},
         {(void **)&m->task, r * sizeof(int)},
@@ -145,6 +149,8 @@ static int resize(cl_kvmem *m, int rows)
         if (!q) return cl_error_set(CL_ENOMEM, "out of memory growing the episodic memory");
         *arrays[i].p = q;
     }
+    int rc = cl_rowpack_resize(&m->x, rows);
+    if (rc) return rc;
     m->rows = rows;
     m->n_buckets = nb;
     for (int b = 0; b < nb; b++) m->head[b] = -1;
@@ -160,10 +166,12 @@ static int grow(cl_kvmem *m)
     return resize(m, want < m->cap ? (int)want : m->cap);
 }
 
-/* Stores (x, y, task) in slot, with its key. */
-static void put(cl_kvmem *m, int slot, const float *x, int y, int task, uint64_t h, double *flops)
+/* Stores (x, y, task) in slot, with its key; fails only when the inputs
+ * stop fitting a byte and there is no memory to convert them. */
+static int put(cl_kvmem *m, int slot, const float *x, int y, int task, uint64_t h, double *flops)
 {
-    memcpy(m->x + (size_t)slot * m->d, x, (size_t)m->d * sizeof *x);
+    int rc = cl_rowpack_put(&m->x, slot, x, m->n);
+    if (rc) return rc;
     m->y[slot] = y;
     m->task[slot] = task;
     float *key = m->keys + (size_t)slot * m->key_dim; /* (key_dim) */
@@ -173,6 +181,7 @@ static void put(cl_kvmem *m, int slot, const float *x, int y, int task, uint64_t
     *flops += 2.0 * m->key_dim * m->d + 2.0 * m->key_dim;
     m->hash[slot] = h;
     hash_link(m, slot);
+    return 0;
 }
 
 int cl_kvmem_write(cl_kvmem *m, const float *x, int y, int task, gsl_rng *rng, double *flops)
@@ -200,12 +209,10 @@ int cl_kvmem_write(cl_kvmem *m, const float *x, int y, int task, gsl_rng *rng, d
         if (j >= (unsigned long)m->cap) return 0;
         slot = (int)j;
         hash_unlink(m, slot);
-        put(m, slot, x, y, task, h, flops);
-        return 0;
+        return put(m, slot, x, y, task, h, flops);
     }
     m->seen++;
-    put(m, slot, x, y, task, h, flops);
-    return 0;
+    return put(m, slot, x, y, task, h, flops);
 }
 
 /* ---- reading -------------------------------------------------------------- */
@@ -219,7 +226,7 @@ int cl_kvmem_sample(cl_kvmem *m, int want, gsl_rng *rng, float *x, int *y, int *
         int s = m->scratch[j];
         m->scratch[j] = m->scratch[i];
         m->scratch[i] = s;
-        memcpy(x + (size_t)i * d, m->x + (size_t)s * d, (size_t)d * sizeof(float));
+        cl_rowpack_get(&m->x, s, 1, x + (size_t)i * d);
         y[i] = m->y[s];
         task[i] = m->task[s];
     }
@@ -250,10 +257,10 @@ int cl_kvmem_search(cl_kvmem *m, const float *x, int nq, const unsigned char *cl
 
 size_t cl_kvmem_bytes(const cl_kvmem *m)
 {
-    size_t per = (size_t)m->d * sizeof(float) + 2 * sizeof(int) +
+    size_t per = 2 * sizeof(int) +
                  (size_t)m->key_dim * sizeof(float) + sizeof(float) + sizeof(uint64_t) +
                  sizeof(int);
-    return (size_t)m->n * per + (size_t)m->n_buckets * sizeof(int) +
+    return cl_rowpack_bytes(&m->x, m->n) + (size_t)m->n * per + (size_t)m->n_buckets * sizeof(int) +
            (size_t)m->key_dim * m->d * sizeof(float);
 }
 
@@ -265,7 +272,7 @@ void cl_kvmem_save(const cl_kvmem *m, cl_ckpt_writer *w)
     cl_ckpt_put_i64(w, m->n);
     cl_ckpt_put_i64(w, m->rows);
     cl_ckpt_put_i64(w, m->seen);
-    cl_ckpt_put_f32s(w, m->x, n * m->d);
+    cl_rowpack_save(&m->x, m->n, w);
     cl_ckpt_put_f32s(w, m->keys, n * m->key_dim);
     cl_ckpt_put_i32s(w, m->y, n);
     cl_ckpt_put_i32s(w, m->task, n);
@@ -282,16 +289,20 @@ int cl_kvmem_load(cl_kvmem *m, cl_ckpt_reader *r)
         return rc;
     if (rows > 0 && (rc = resize(m, rows))) return rc;
     size_t k = (size_t)n;
-    if ((rc = cl_ckpt_get_f32s(r, m->x, k * m->d)) ||
+    if ((rc = cl_rowpack_load(&m->x, n, r)) ||
         (rc = cl_ckpt_get_f32s(r, m->keys, k * m->key_dim)) ||
         (rc = cl_ckpt_get_i32s(r, m->y, k)) || (rc = cl_ckpt_get_i32s(r, m->task, k)) ||
         (rc = cl_ckpt_get_f32s(r, m->knorm, k)) ||
         (rc = cl_ckpt_get_f32s(r, m->proj, (size_t)m->key_dim * m->d)))
         return rc;
+    float *row = malloc((size_t)m->d * sizeof *row); /* (d) one decoded input */
+    if (!row) return cl_error_set(CL_ENOMEM, "out of memory");
     m->n = n;
     for (int s = 0; s < n; s++) {
-        m->hash[s] = fnv1a(m->x + (size_t)s * m->d, m->d);
+        cl_rowpack_get(&m->x, s, 1, row);
+        m->hash[s] = fnv1a(row, m->d);
         hash_link(m, s);
     }
+    free(row);
     return 0;
 }

@@ -43,6 +43,9 @@ static const cl_param_spec episodic_params[] = {
      "probability of writing a training sample (MbPA++ writes every one: 1)"},
     {"dedupe", CL_PARAM_BOOL, "true", 0, 0, NULL,
      "store an input once; a repeat with a new label overwrites the stored label"},
+    {"pack", CL_PARAM_BOOL, "true", 0, 0, NULL,
+     "hold stored inputs a byte per value while they take at most 256 distinct values "
+     "(8-bit images; lossless); the ledger counts the bytes held"},
     {"key_dim", CL_PARAM_INT, "128", 1, 65536, NULL,
      "dimensions of the frozen random-projection keys (clamped to the input size)"},
     {"replay_every", CL_PARAM_INT, "100", 0, 100000000, NULL,
@@ -100,8 +103,9 @@ typedef struct episodic {
      * call until the next one. */
     int cache_valid;
     int cache_rows;    /* allocated rows of feat and zmem */
-    float *feat;       /* (cache_rows, h) memory features at layer fl (fl > 0) */
+    float *feat;       /* (cache_rows, h) memory features at layer fl */
     float *zmem;       /* (cache_rows, C) memory logits under the base network */
+    float *chunk;      /* (CACHE_CHUNK, d) decoded memory inputs */
 
     /* Prediction scratch, grown to the largest query batch. */
     int qcap;
@@ -119,7 +123,8 @@ static void episodic_destroy(void *ctx)
     if (!e) return;
     cl_kvmem_release(&e->mem);
     void *bufs[] = {e->rx,   e->ry,   e->rtask, e->rmasks, e->task_masks, e->task_seen,
-                    e->feat, e->zmem, e->nbr,   e->ndist,  e->prob,       e->pknn};
+                    e->feat, e->zmem, e->nbr,   e->ndist,  e->prob,       e->pknn,
+                    e->chunk};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     cl_adapt_free(e->adapt);
     free(e);
@@ -152,7 +157,7 @@ static int episodic_create(void **out, const cl_params *p, const cl_strategy_env
     int rc = cl_kvmem_init(&e->mem, (int)cl_params_int(p, "memory_size"), env->d,
                            (int)cl_params_int(p, "key_dim"),
                            (float)cl_params_float(p, "write_prob"), cl_params_bool(p, "dedupe"),
-                           rng);
+                           cl_params_bool(p, "pack"), rng);
     e->task_masks = calloc((size_t)env->n_tasks * C, 1);
     e->task_seen = calloc((size_t)env->n_tasks, 1);
     e->prob = malloc((size_t)C * sizeof *e->prob);
@@ -262,27 +267,30 @@ static int episodic_task_end(void *ctx, cl_model *net, const cl_task *t)
 
 /* ---- prediction ------------------------------------------------------ */
 
-/* Memory features at layer fl and base logits under the current network,
- * one forward over memory; reused by every query until training resumes. */
+/* Memory features at layer fl (the inputs themselves when fl = 0, decoded
+ * from the packed store) and base logits under the current network, one
+ * forward over memory; reused by every query until training resumes. */
 static int fill_cache(episodic *e, cl_model *net)
 {
-    int C = e->env.n_classes, n = e->mem.n, rc;
+    int C = e->env.n_classes, n = e->mem.n, d = e->mem.d, rc;
     /* Sized to the memory exactly: it grows at most once per prediction
      * phase, and the ledger counts it. */
     if (n > e->cache_rows) {
-        if (e->fl > 0 && (rc = grow_one((void **)&e->feat, (size_t)n * e->h * sizeof(float))))
-            return rc;
+        if ((rc = grow_one((void **)&e->feat, (size_t)n * e->h * sizeof(float)))) return rc;
         if ((rc = grow_one((void **)&e->zmem, (size_t)n * C * sizeof(float)))) return rc;
         e->cache_rows = n;
     }
+    if (!e->chunk && !(e->chunk = malloc((size_t)CACHE_CHUNK * d * sizeof *e->chunk)))
+        return cl_error_set(CL_ENOMEM, "out of memory");
     double f0 = net->flops;
     for (int i0 = 0; i0 < n; i0 += CACHE_CHUNK) {
         int m = n - i0 < CACHE_CHUNK ? n - i0 : CACHE_CHUNK;
         const float *logits;
-        if ((rc = cl_model_forward(net, e->mem.x + (size_t)i0 * e->mem.d, m, &logits))) return rc;
+        cl_rowpack_get(&e->mem.x, i0, m, e->chunk);
+        if ((rc = cl_model_forward(net, e->chunk, m, &logits))) return rc;
         memcpy(e->zmem + (size_t)i0 * C, logits, (size_t)m * C * sizeof(float));
-        if (e->fl > 0)
-            memcpy(e->feat + (size_t)i0 * e->h, net->acts[e->fl], (size_t)m * e->h * sizeof(float));
+        memcpy(e->feat + (size_t)i0 * e->h, e->fl > 0 ? net->acts[e->fl] : e->chunk,
+               (size_t)m * e->h * sizeof(float));
     }
     e->adapt_flops += net->flops - f0;
     e->cache_valid = 1;
@@ -345,9 +353,7 @@ static int episodic_predict(void *ctx, cl_model *net, const cl_batch *b, float *
     const float *fq = e->fl > 0 ? net->acts[e->fl] : b->x; /* (b->n, h) */
     int m = retrieve(e, b);
     if (m <= 0) return m;
-    /* Below the adapted layers an item's feature is its input when fl = 0
-     * (then h = d). */
-    cl_adapt_items items = {e->fl > 0 ? e->feat : e->mem.x, e->zmem, e->mem.y};
+    cl_adapt_items items = {e->feat, e->zmem, e->mem.y};
     for (int i = 0; i < b->n; i++) {
         const int *nb = e->nbr + (size_t)i * e->K;
         float *z = logits_out + (size_t)i * C;
@@ -367,8 +373,7 @@ static void episodic_ledger(const void *ctx, cl_ledger *out)
 {
     const episodic *e = ctx;
     size_t bytes = cl_kvmem_bytes(&e->mem) +
-                   (size_t)e->cache_rows * ((e->fl > 0 ? (size_t)e->h : 0) + e->env.n_classes) *
-                       sizeof(float) +
+                   (size_t)e->cache_rows * ((size_t)e->h + e->env.n_classes) * sizeof(float) +
                    cl_adapt_bytes(e->adapt);
     out->extra_bytes = bytes;
     out->replay_flops = e->replay_flops;
@@ -429,7 +434,7 @@ static int episodic_load(void *ctx, cl_ckpt_reader *r, const cl_task *tasks)
     if (cache_rows > 0) {
         /* The cache as allocated: the ledger counts it, and fill_cache only
          * grows it past cache_rows. */
-        if (e->fl > 0 && (rc = grow_one((void **)&e->feat, (size_t)cache_rows * e->h * sizeof(float))))
+        if ((rc = grow_one((void **)&e->feat, (size_t)cache_rows * e->h * sizeof(float))))
             return rc;
         if ((rc = grow_one((void **)&e->zmem, (size_t)cache_rows * e->env.n_classes * sizeof(float))))
             return rc;

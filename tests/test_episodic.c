@@ -12,19 +12,15 @@
 #include "clbench/loss.h"
 #include "clbench/rng.h"
 #include "clbench/runner.h"
+#include "clbench/kvmem.h"
 #include "clbench/strategy.h"
 
 static void init(void) { openblas_set_num_threads(1); }
 
 TestSuite(episodic, .init = init, .timeout = 300);
 
-/* Mirror of the leading members of strategies/episodic.c's context. */
-typedef struct episodic_view {
-    int n, d, key_dim;
-    float *x;    /* (rows, d) */
-    float *keys; /* (rows, key_dim) */
-    int *y, *task;
-} episodic_view;
+/* strategies/episodic.c's context begins with its memory. */
+typedef cl_kvmem episodic_view;
 
 /* ---- a hand-driven rig: tiny suite, tiny net, the ops called directly -- */
 
@@ -228,8 +224,12 @@ Test(episodic, keys_are_stable)
             double t = (double)v->keys[(size_t)i * dim + c] - v->keys[(size_t)j * dim + c];
             dk += t * t;
         }
+        float xi[64], xj[64]; /* (d) */
+        cr_assert(v->d <= 64);
+        cl_rowpack_get(&v->x, i, 1, xi);
+        cl_rowpack_get(&v->x, j, 1, xj);
         for (int c = 0; c < v->d; c++) {
-            double t = (double)v->x[(size_t)i * v->d + c] - v->x[(size_t)j * v->d + c];
+            double t = (double)xi[c] - xj[c];
             dx += t * t;
         }
         cr_assert(fabs(dk - dx) <= 1e-4 * dx + 1e-6, "pair %d,%d: %g vs %g", i, j, dk, dx);
@@ -325,7 +325,7 @@ Test(episodic, dedupe_and_bounded_memory)
     cr_assert_eq(v->n, 8);
     int found = 0;
     for (int s = 0; s < v->n; s++)
-        if (memcmp(v->x + (size_t)s * d, k->train_x + 3 * (size_t)d, (size_t)d * sizeof(float)) == 0) {
+        if (cl_rowpack_equal(&v->x, s, k->train_x + 3 * (size_t)d)) {
             cr_assert_eq(v->y[s], y[3]);
             found++;
         }

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CL_CKPT_VERSION 1
+#define CL_CKPT_VERSION 2
 #define CL_CKPT_HEADER_BYTES 32
 
 typedef struct cl_ckpt_writer cl_ckpt_writer;

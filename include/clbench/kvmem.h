@@ -29,15 +29,15 @@
 #include <gsl/gsl_rng.h>
 #include "clbench/ckpt.h"
 #include "clbench/knn.h"
+#include "clbench/rowpack.h"
 
 typedef struct cl_kvmem {
-    /* Leading members, read by tests/test_episodic.c through a mirror
-     * struct (the episodic context embeds the memory first): keep them
-     * first and in this order. */
+    /* tests/test_episodic.c reads the memory in place: the episodic
+     * context embeds it first. */
     int n;             /* samples stored, slots [0, n) */
     int d;             /* input features */
     int key_dim;       /* key features, <= d */
-    float *x;          /* (rows, d) stored inputs */
+    cl_rowpack x;      /* rows stored inputs, a byte per value while they fit */
     float *keys;       /* (rows, key_dim) proj x, written with the sample */
     int *y;            /* (rows) labels */
     int *task;         /* (rows) task each sample came from */
@@ -65,10 +65,12 @@ typedef struct cl_kvmem {
 } cl_kvmem;
 
 /* Sets up an empty memory of at most cap samples of d features with keys of
- * min(key_dim, d) features, drawing the projection from rng. On failure m
- * holds nothing (cl_kvmem_release is still safe). */
+ * min(key_dim, d) features, drawing the projection from rng; pack != 0
+ * holds the inputs a byte per value while they take at most 256 distinct
+ * values (rowpack.h). On failure m holds nothing (cl_kvmem_release is
+ * still safe). */
 int cl_kvmem_init(cl_kvmem *m, int cap, int d, int key_dim, float write_prob, int dedupe,
-                  gsl_rng *rng);
+                  int pack, gsl_rng *rng);
 /* Frees what m holds; safe on a zeroed or released struct. */
 void cl_kvmem_release(cl_kvmem *m);
 
@@ -90,7 +92,7 @@ int cl_kvmem_sample(cl_kvmem *m, int want, gsl_rng *rng, float *x, int *y, int *
 int cl_kvmem_search(cl_kvmem *m, const float *x, int nq, const unsigned char *class_mask, int K,
                     int *nbr, float *dist, double *flops);
 
-/* Bytes held for the stored samples: inputs, labels, task ids, keys, key
+/* Bytes held for the stored samples: inputs (as held: packed or floats), labels, task ids, keys, key
  * norms and the dedupe index, plus the projection (not the slack of the
  * growable arrays, nor scratch). */
 size_t cl_kvmem_bytes(const cl_kvmem *m);
