@@ -52,7 +52,8 @@ $(BUILD)/obj/tests/%.o: CPPFLAGS += -DCL_TEST_BIN='"$(BUILD)/clbench"'
 # compare-and-select only without trapping math (nothing reads FP exception
 # flags). No reassociation: every value is as at -O2 (tests/test_model.c
 # checks the optimiser bit for bit). They rebuild when these flags change.
-HOT_OBJ := $(addprefix $(BUILD)/obj/,harness/model.o harness/knn.o harness/adapt.o)
+HOT_OBJ := $(addprefix $(BUILD)/obj/,harness/model.o harness/knn.o harness/adapt.o \
+                                  strategies/ewc.o)
 $(HOT_OBJ): CFLAGS += -O3 -fno-math-errno -fno-trapping-math
 $(HOT_OBJ): Makefile
 

@@ -168,10 +168,23 @@ static int train_task(run *r, int t, long *global_step)
     if (rc == 0 && r->ops->task_end) rc = r->ops->task_end(r->ctx, r->net, k);
     res->train_s += now_s() - t0;
     res->train_flops += r->net->flops - f0;
-    /* The task's last curve point comes after task_end, so consolidation at
-     * the boundary (sleep, Fisher) shows in the curve as in R. */
-    if (rc == 0) rc = curve_point(r, *global_step, t);
     return rc;
+}
+
+/* Row t + 1 of R, then the task's last curve point: after task_end, so
+ * consolidation at the boundary (sleep, Fisher) shows in the curve as in
+ * R. Without a predict op the curve point on curve_samples covering every
+ * test set is that same row, so it is copied rather than computed again. */
+static int task_end_evals(run *r, int t, long global_step)
+{
+    int rc = eval_all(r, 0, t + 1);
+    if (rc) return rc;
+    long limit = cl_params_int(r->cfg->train, "curve_samples");
+    int covers = 1;
+    for (int j = 0; j < r->suite->n_tasks; j++)
+        if (limit > 0 && r->suite->tasks[j].n_test > limit) covers = 0;
+    if (r->ops->predict || !covers) return curve_point(r, global_step, t);
+    return cl_curve_add(&r->res->curve, global_step, t, r->accs);
 }
 
 static int setup(run *r)
@@ -505,7 +518,7 @@ int cl_run_execute(cl_run_result **out, const cl_config *cfg, const cl_run_opts 
     for (int t = first; rc == 0 && t < res->T; t++) {
         double t0 = now_s();
         rc = train_task(&r, t, &global_step);
-        if (rc == 0) rc = eval_all(&r, 0, t + 1);
+        if (rc == 0) rc = task_end_evals(&r, t, global_step);
         if (rc == 0) {
             char head[64];
             snprintf(head, sizeof head, "after task %d (%.2f s)", t + 1, now_s() - t0);

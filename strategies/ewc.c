@@ -95,11 +95,14 @@ static int ewc_create(void **out, const cl_params *p, const cl_strategy_env *env
 }
 
 #define LANES 8
+/* The penalty passes run every step over every weight: an AVX2 clone (no
+ * FMA, so the same bits as the baseline one) where the CPU has it. */
+#define CL_HOT __attribute__((target_clones("avx2", "default")))
 
 /* grads += lambda F (theta - theta*) for one pair; returns
  * sum F (theta - theta*)^2. LANES independent partial sums let the
  * compiler vectorise the reduction without reassociating floats itself. */
-static double penalty_pair(const float *restrict f, const float *restrict a,
+CL_HOT static double penalty_pair(const float *restrict f, const float *restrict a,
                            const float *restrict p, float *restrict g, size_t n, float lam)
 {
     float acc[LANES] = {0};
@@ -122,12 +125,47 @@ static double penalty_pair(const float *restrict f, const float *restrict a,
     return sum;
 }
 
-/* Adds the gradient of every pair's penalty; returns the penalty
- * lambda/2 sum F (theta - theta*)^2 so a blow-up is caught as divergence. */
+/* The same for two pairs in one pass over theta and the gradient (each
+ * entry gets pair j's term, then pair k's, as two passes would add them:
+ * the same bits), so standard EWC streams the weights and gradients once
+ * per two tasks instead of once per task. */
+CL_HOT static double penalty_two(const float *restrict fj, const float *restrict aj,
+                          const float *restrict fk, const float *restrict ak,
+                          const float *restrict p, float *restrict g, size_t n, float lam)
+{
+    float acc[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            float dj = p[i + l] - aj[i + l], dk = p[i + l] - ak[i + l];
+            float fdj = fj[i + l] * dj, fdk = fk[i + l] * dk;
+            float gi = g[i + l] + lam * fdj;
+            g[i + l] = gi + lam * fdk;
+            acc[l] += fdj * dj + fdk * dk;
+        }
+    double sum = 0.0;
+    for (; i < n; i++) {
+        float dj = p[i] - aj[i], dk = p[i] - ak[i];
+        float fdj = fj[i] * dj, fdk = fk[i] * dk;
+        float gi = g[i] + lam * fdj;
+        g[i] = gi + lam * fdk;
+        sum += fdj * dj + fdk * dk;
+    }
+    for (int l = 0; l < LANES; l++) sum += acc[l];
+    return sum;
+}
+
+/* Adds the gradient of every pair's penalty, pairs in task order; returns
+ * the penalty lambda/2 sum F (theta - theta*)^2 so a blow-up is caught as
+ * divergence. */
 static double add_penalty(ewc *e, cl_model *net)
 {
     double pen = 0.0;
-    for (int k = 0; k < e->n_pairs; k++)
+    int k = 0;
+    for (; k + 1 < e->n_pairs; k += 2)
+        pen += penalty_two(e->fisher[k], e->anchor[k], e->fisher[k + 1], e->anchor[k + 1],
+                           net->params, net->grads, e->n_params, e->lambda);
+    if (k < e->n_pairs)
         pen += penalty_pair(e->fisher[k], e->anchor[k], net->params, net->grads, e->n_params,
                             e->lambda);
     /* per entry: subtract, 3 multiplies, 2 adds */

@@ -153,6 +153,17 @@ ParameterizedTest(int *i, contract, runner)
     cr_assert(a->R[T * T + T - 1] > a->R[T - 1] + 0.2, "%s did not learn its last task (%g -> %g)",
               ops->name, a->R[T - 1], a->R[T * T + T - 1]);
     cr_assert(a->curve.n >= T, "%s: curve has %d points", ops->name, a->curve.n);
+    /* Each task's last curve point is taken after task_end, on the network R
+     * row t + 1 sees: the same accuracies wherever the curve covers the
+     * whole test sets and the predictor is the network's forward pass. */
+    for (int p = 0; !ops->predict && p < a->curve.n; p++) {
+        int t = a->curve.stage[p];
+        if (p + 1 < a->curve.n && a->curve.stage[p + 1] == t) continue;
+        for (int j = 0; j < T; j++)
+            cr_assert(a->curve.acc[(size_t)p * T + j] == a->R[(t + 1) * T + j],
+                      "%s: task %d's last curve point on task %d: %g, R %g", ops->name, t + 1,
+                      j + 1, a->curve.acc[(size_t)p * T + j], a->R[(t + 1) * T + j]);
+    }
     cr_assert(a->train_flops > 0);
     cl_run_result_free(a);
     cl_run_result_free(b);
