@@ -94,9 +94,11 @@ int cl_rowpack_put(cl_rowpack *p, int row, const float *x, int used)
             last_code = c;
         }
         if (j == d) return 0;
-        /* A 257th value: row `row` may be half overwritten, but it is
-         * written in full below, so convert every row that holds data. */
-        int rc = unpack(p, used);
+        /* A 257th value: convert every row that holds data. Row `row` is
+         * written in full below; its codes past j may never have been set
+         * (a fresh row), so they are made valid first. */
+        memset(dst + j, 0, d - j);
+        int rc = unpack(p, used > row ? used : row + 1);
         if (rc) return rc;
     }
     memcpy(p->val + (size_t)row * d, x, d * sizeof *x);
