@@ -195,7 +195,7 @@ static const char *const label_prefix[] = {"", "suite.", "model.", "train."};
 static int label_cell(cl_compare *c, cl_compare_cell *e)
 {
     const cl_run_doc *r = rep_run(c, e);
-    cl_strbuf b, mine, theirs;
+    cl_strbuf b, mine;
     cl_strbuf_init(&b);
     cl_strbuf_puts(&b, r->strategy);
     int shown = 0;
@@ -211,10 +211,7 @@ static int label_cell(cl_compare *c, cl_compare_cell *e)
                 if (strcmp(o->suite, r->suite) || strcmp(o->scenario, r->scenario) ||
                     strcmp(o->strategy, r->strategy))
                     continue;
-                cl_strbuf_init(&theirs);
-                cl_json_dump(&theirs, cl_json_get(cl_json_get(o->doc, label_parts[p]), key));
-                differs = strcmp(mine.s ? mine.s : "", theirs.s ? theirs.s : "") != 0;
-                cl_strbuf_release(&theirs);
+                differs = cl_run_setting_differs(o, label_parts[p], key, mine.s ? mine.s : "");
             }
             if (differs)
                 cl_strbuf_printf(&b, "%s%s%s=%s", shown++ ? ", " : " (", label_prefix[p], key,
@@ -259,12 +256,15 @@ static int match_cells(cl_compare *c)
         const cl_run_doc *r = first_run(bs, k);
         keys[n] = (order_key){r->suite, r->scenario, n, {0}};
         keys[n].cell.base = k;
-        keys[n].cell.cur = cl_runset_find_cell(cs, r->cell);
+        keys[n].cell.cur = cl_runset_find_cell(cs, r);
         n++;
     }
+    int n_base = n;
     for (int k = 0; k < cs->n_cells; k++) {
         const cl_run_doc *r = first_run(cs, k);
-        if (cl_runset_find_cell(bs, r->cell) >= 0) continue;
+        int taken = 0;
+        for (int i = 0; i < n_base && !taken; i++) taken = keys[i].cell.cur == k;
+        if (taken) continue;
         keys[n] = (order_key){r->suite, r->scenario, n, {0}};
         keys[n].cell.base = -1;
         keys[n].cell.cur = k;

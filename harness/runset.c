@@ -7,6 +7,9 @@
 #include "clbench/runset.h"
 #include "clbench/strategy.h"
 
+/* The sections of metrics.json that hold a run's settings. */
+static const char *const setting_sections[] = {"params", "suite_params", "model", "train"};
+
 #define MAX_DEPTH 16
 
 void cl_json_dump(cl_strbuf *b, const cl_json *v)
@@ -82,9 +85,8 @@ static int add_run(loader *L, const cl_json *doc, const char *source)
     cl_strbuf b;
     cl_strbuf_init(&b);
     cl_strbuf_printf(&b, "%s|%s|%s|", suite, sc, strat);
-    static const char *const parts[] = {"params", "suite_params", "model", "train"};
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        cl_json_dump(&b, cl_json_get(doc, parts[i]));
+    for (size_t i = 0; i < sizeof setting_sections / sizeof *setting_sections; i++) {
+        cl_json_dump(&b, cl_json_get(doc, setting_sections[i]));
         cl_strbuf_puts(&b, "|");
     }
     if (cl_strbuf_status(&b)) {
@@ -176,6 +178,19 @@ static int cmp_runs(const cl_run_doc *a, const cl_run_doc *b)
 
 static int cmp_runs_q(const void *a, const void *b) { return cmp_runs(a, b); }
 
+int cl_run_setting_differs(const cl_run_doc *o, const char *sec, const char *key,
+                           const char *mine)
+{
+    const cl_json *v = cl_json_get(cl_json_get(o->doc, sec), key);
+    if (!v) return 0;
+    cl_strbuf theirs;
+    cl_strbuf_init(&theirs);
+    cl_json_dump(&theirs, v);
+    int differs = strcmp(mine, theirs.s ? theirs.s : "") != 0;
+    cl_strbuf_release(&theirs);
+    return differs;
+}
+
 /* Appends "key=value" for every member of section `sec` whose value differs
  * in some other cell of the same suite, scenario and strategy. */
 static void label_section(const cl_runset *s, const cl_run_doc *r, const char *sec,
@@ -193,11 +208,7 @@ static void label_section(const cl_runset *s, const cl_run_doc *r, const char *s
             if (strcmp(o->suite, r->suite) || strcmp(o->scenario, r->scenario) ||
                 strcmp(o->strategy, r->strategy))
                 continue;
-            cl_strbuf theirs;
-            cl_strbuf_init(&theirs);
-            cl_json_dump(&theirs, cl_json_get(cl_json_get(o->doc, sec), key));
-            differs = strcmp(mine.s ? mine.s : "", theirs.s ? theirs.s : "") != 0;
-            cl_strbuf_release(&theirs);
+            differs = cl_run_setting_differs(o, sec, key, mine.s ? mine.s : "");
         }
         if (differs)
             cl_strbuf_printf(b, "%s%s%s=%s", (*shown)++ ? ", " : " (", prefix, key,
@@ -279,9 +290,37 @@ void cl_runset_free(cl_runset *s)
     free(s);
 }
 
-int cl_runset_find_cell(const cl_runset *s, const char *cell)
+/* 1 when some setting r records differs in o (settings o lacks aside). */
+static int settings_differ_one_way(const cl_run_doc *r, const cl_run_doc *o)
 {
-    for (int k = 0; k < s->n_cells; k++)
-        if (!strcmp(s->runs[s->cells[k].runs[0]].cell, cell)) return k;
-    return -1;
+    int differs = 0;
+    for (size_t p = 0; p < sizeof setting_sections / sizeof *setting_sections && !differs; p++) {
+        const cl_json *obj = cl_json_get(r->doc, setting_sections[p]);
+        for (size_t k = 0; k < cl_json_len(obj) && !differs; k++) {
+            cl_strbuf mine;
+            cl_strbuf_init(&mine);
+            cl_json_dump(&mine, cl_json_at(obj, k));
+            differs = cl_run_setting_differs(o, setting_sections[p], cl_json_key_at(obj, k),
+                                             mine.s ? mine.s : "");
+            cl_strbuf_release(&mine);
+        }
+    }
+    return differs;
+}
+
+int cl_runset_find_cell(const cl_runset *s, const cl_run_doc *r)
+{
+    int found = -1, n_like = 0;
+    for (int k = 0; k < s->n_cells; k++) {
+        const cl_run_doc *o = &s->runs[s->cells[k].runs[0]];
+        if (!strcmp(o->cell, r->cell)) return k;
+        if (strcmp(o->suite, r->suite) || strcmp(o->scenario, r->scenario) ||
+            strcmp(o->strategy, r->strategy))
+            continue;
+        if (!settings_differ_one_way(r, o) && !settings_differ_one_way(o, r)) {
+            found = k;
+            n_like++;
+        }
+    }
+    return n_like == 1 ? found : -1;
 }

@@ -497,6 +497,40 @@ Test(compare, cells_differing_only_in_training_stay_apart)
     cl_test_result_free(&r);
 }
 
+/* A parameter added after the baseline was made: the baseline's runs do
+ * not record it, the current ones do. The cells still match and the label
+ * does not name it; a setting both record with different values, or two
+ * current cells that would both match, still keep cells apart. */
+Test(compare, a_setting_only_one_side_records_does_not_split_cells)
+{
+    write_cell(&(cellspec){.set = "base", .strategy = "ewc", .params = "{\"lambda\": 10}", .n = 2,
+                           .acc = {0.6, 0.6}});
+    write_cell(&(cellspec){.set = "cur", .strategy = "ewc",
+                           .params = "{\"lambda\": 10, \"online\": false}", .n = 2,
+                           .acc = {0.6, 0.6}});
+    loaded L = {0};
+    load_tmp(&L, NULL);
+    cr_assert_eq(L.cmp->n_matched, 1);
+    cr_assert_eq(L.cmp->n_missing + L.cmp->n_extra, 0);
+    unload(&L);
+    cl_test_result r;
+    run_compare(&r, "--strict %%B %%C");
+    expect_code(&r, 0);
+    cr_assert_null(strstr(r.out, "online"), "%s", r.out);
+    cl_test_result_free(&r);
+
+    /* A second current cell that also agrees wherever the baseline records
+     * a setting: ambiguous, so neither is matched. */
+    write_cell(&(cellspec){.set = "cur", .strategy = "ewc",
+                           .params = "{\"lambda\": 10, \"online\": true}", .n = 2,
+                           .acc = {0.6, 0.6}});
+    load_tmp(&L, NULL);
+    cr_assert_eq(L.cmp->n_matched, 0);
+    cr_assert_eq(L.cmp->n_missing, 1);
+    cr_assert_eq(L.cmp->n_extra, 2);
+    unload(&L);
+}
+
 Test(compare, bad_inputs_exit_2_naming_the_file)
 {
     write_cell(&(cellspec){.set = "base", .n = 1, .acc = {0.5}});

@@ -42,11 +42,21 @@ void cl_runset_free(cl_runset *s);
 
 /* A metric by dotted path ("metrics.acc", "ledger.wall_s"); NaN if absent. */
 double cl_run_num(const cl_run_doc *r, const char *path);
+/* 1 when run o records setting `key` of section `sec` ("params",
+ * "suite_params", "model", "train") with a value whose JSON text is not
+ * `mine`. A setting o does not record, a parameter added after o ran,
+ * does not differ: old runs and baselines keep matching new ones. */
+int cl_run_setting_differs(const cl_run_doc *o, const char *sec, const char *key,
+                           const char *mine);
 
 /* Compact JSON text of v (object members in document order). */
 void cl_json_dump(cl_strbuf *b, const cl_json *v);
 
-/* Index of the cell holding a run with this identity string, or -1. */
-int cl_runset_find_cell(const cl_runset *s, const char *cell);
+/* Index of s's cell that run r (of another set) belongs to, or -1: the
+ * cell with r's exact settings, else the one cell of r's suite, scenario
+ * and strategy whose settings agree with r's wherever both record them
+ * (a baseline made before a parameter existed still matches); none when
+ * two or more such cells would. */
+int cl_runset_find_cell(const cl_runset *s, const cl_run_doc *r);
 
 #endif
