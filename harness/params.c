@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -61,7 +62,7 @@ static int parse_long(const char *s, long *out)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE) return -1;
+    if (end == s || isspace((unsigned char)s[0]) || *end != '\0' || errno == ERANGE) return -1;
     *out = v;
     return 0;
 }
@@ -71,7 +72,7 @@ static int parse_double(const char *s, double *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v)) return -1;
+    if (end == s || isspace((unsigned char)s[0]) || *end != '\0' || errno == ERANGE || !isfinite(v)) return -1;
     *out = v;
     return 0;
 }
@@ -125,20 +126,30 @@ static int parse_into(const cl_params *p, const cl_param_spec *s,
         snprintf(nv.text, sizeof nv.text, "%s", value);
         break;
     case CL_PARAM_INTS: {
+        /* "8,8", "8, 8" or "[8, 8]": every comma-separated field one
+         * whole number, none empty. */
         char tmp[256];
         snprintf(tmp, sizeof tmp, "%s", value);
+        char *list = tmp;
+        size_t l = strlen(list);
+        if (l >= 2 && list[0] == '[' && list[l - 1] == ']') {
+            list[l - 1] = '\0';
+            list++;
+        }
         size_t off = 0;
-        char *save = NULL;
-        for (char *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            while (*tok == ' ' || *tok == '[') tok++;
-            size_t l = strlen(tok);
-            while (l && (tok[l - 1] == ' ' || tok[l - 1] == ']')) tok[--l] = '\0';
+        for (char *tok = list; tok;) {
+            char *comma = strchr(tok, ',');
+            if (comma) *comma = '\0';
+            while (*tok == ' ') tok++;
+            size_t tl = strlen(tok);
+            while (tl && tok[tl - 1] == ' ') tok[--tl] = '\0';
             long x;
             if (nv.n_ints == CL_PARAM_MAX_INTS || parse_long(tok, &x) != 0 || !in_range(s, (double)x))
                 return bad(p, s, value);
             nv.ints[nv.n_ints++] = x;
             off += (size_t)snprintf(nv.text + off, sizeof nv.text - off, "%s%ld",
                                     nv.n_ints > 1 ? "," : "", x);
+            tok = comma ? comma + 1 : NULL;
         }
         if (nv.n_ints == 0) return bad(p, s, value);
         break;

@@ -131,6 +131,8 @@ Test(params, rejects_bad_int)
     reject(p, "n", "1.5", want);
     reject(p, "n", "abc", want);
     reject(p, "n", "", want);
+    reject(p, "n", " 5", want);
+    reject(p, "n", "0x10", want);
     reject(p, "n", "99999999999999999999999", want);
     cr_assert_eq(cl_params_int(p, "n"), 5);
     cl_params_free(p);
@@ -157,6 +159,7 @@ Test(params, rejects_bad_float)
     reject(p, "f", "1.5", want);
     reject(p, "f", "-0.1", want);
     reject(p, "f", "0.5x", want);
+    reject(p, "f", " 0.5", want);
     reject(p, "f", "abc", want);
     reject(p, "f", "", want);
     /* An infinite range: only the finiteness check stands in the way. */
@@ -249,6 +252,10 @@ Test(params, rejects_bad_ints)
     reject(p, "sizes", "400,0", want);
     reject(p, "sizes", "1001", want);
     reject(p, "sizes", "1.5,2", want);
+    reject(p, "sizes", "8,,8", want);
+    reject(p, "sizes", "8,", want);
+    reject(p, "sizes", ",8", want);
+    reject(p, "sizes", "[8,8", want);
     const long *v;
     cr_assert_eq(cl_params_ints(p, "sizes", &v), 2);
     cr_assert_eq(v[0], 400);
