@@ -115,15 +115,8 @@ void cl_buffer_offer_batch(cl_buffer *b, const cl_batch *batch, gsl_rng *rng)
 
 int cl_buffer_sample(cl_buffer *b, int n, gsl_rng *rng, float *x, int *y, int *task)
 {
-    if (n > b->n) n = b->n;
-    for (int i = 0; i < b->n; i++) b->scratch[i] = i;
-    /* Partial Fisher-Yates: the first n entries become a uniform draw
-     * without replacement. */
+    n = cl_rng_draw(rng, b->scratch, b->n, n);
     for (int i = 0; i < n; i++) {
-        int j = i + (int)cl_rng_below(rng, (unsigned long)(b->n - i));
-        int t = b->scratch[i];
-        b->scratch[i] = b->scratch[j];
-        b->scratch[j] = t;
         int s = b->scratch[i];
         memcpy(x + (size_t)i * b->d, b->x + (size_t)s * b->d, (size_t)b->d * sizeof(float));
         y[i] = b->y[s];

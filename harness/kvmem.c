@@ -219,14 +219,10 @@ int cl_kvmem_write(cl_kvmem *m, const float *x, int y, int task, gsl_rng *rng, d
 
 int cl_kvmem_sample(cl_kvmem *m, int want, gsl_rng *rng, float *x, int *y, int *task)
 {
-    int k = want < m->n ? want : m->n, d = m->d;
-    for (int i = 0; i < m->n; i++) m->scratch[i] = i;
+    int k = cl_rng_draw(rng, m->scratch, m->n, want);
     for (int i = 0; i < k; i++) {
-        int j = i + (int)cl_rng_below(rng, (unsigned long)(m->n - i));
-        int s = m->scratch[j];
-        m->scratch[j] = m->scratch[i];
-        m->scratch[i] = s;
-        cl_rowpack_get(&m->x, s, 1, x + (size_t)i * d);
+        int s = m->scratch[i];
+        cl_rowpack_get(&m->x, s, 1, x + (size_t)i * m->d);
         y[i] = m->y[s];
         task[i] = m->task[s];
     }

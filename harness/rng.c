@@ -41,3 +41,16 @@ void cl_rng_shuffle(gsl_rng *rng, int *idx, int n)
         idx[j] = t;
     }
 }
+
+int cl_rng_draw(gsl_rng *rng, int *idx, int n, int k)
+{
+    if (k > n) k = n;
+    for (int i = 0; i < n; i++) idx[i] = i;
+    for (int i = 0; i < k; i++) {
+        int j = i + (int)cl_rng_below(rng, (unsigned long)(n - i));
+        int t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+    return k;
+}

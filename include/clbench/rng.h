@@ -23,4 +23,9 @@ unsigned long cl_rng_below(gsl_rng *rng, unsigned long n);
 /* In-place Fisher-Yates shuffle of idx (n). */
 void cl_rng_shuffle(gsl_rng *rng, int *idx, int n);
 
+/* min(k, n) distinct indices of [0, n) drawn uniformly without
+ * replacement, in draw order, into idx[0 ..) (idx has room for n: a
+ * partial Fisher-Yates over 0..n-1); returns how many. */
+int cl_rng_draw(gsl_rng *rng, int *idx, int n, int k);
+
 #endif
