@@ -260,6 +260,19 @@ static int match_cells(cl_compare *c)
         n++;
     }
     int n_base = n;
+    /* Two baseline cells agreeing with one current cell (the current runs
+     * lack a setting that tells them apart): neither is matched. */
+    unsigned char *shared = calloc((size_t)(n_base ? n_base : 1), 1);
+    if (!shared) {
+        free(keys);
+        return cl_error_set(CL_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < n_base; i++)
+        for (int j = 0; j < n_base; j++)
+            if (j != i && keys[i].cell.cur >= 0 && keys[j].cell.cur == keys[i].cell.cur) shared[i] = 1;
+    for (int i = 0; i < n_base; i++)
+        if (shared[i]) keys[i].cell.cur = -1;
+    free(shared);
     for (int k = 0; k < cs->n_cells; k++) {
         const cl_run_doc *r = first_run(cs, k);
         int taken = 0;

@@ -534,6 +534,27 @@ Test(compare, a_setting_only_one_side_records_does_not_split_cells)
     unload(&L);
 }
 
+/* The other way round: two baseline cells that differ in a setting the
+ * current runs do not record would both match the one current cell, so
+ * neither does. */
+Test(compare, two_baseline_cells_never_share_one_current_cell)
+{
+    write_cell(&(cellspec){.set = "base", .strategy = "ewc",
+                           .params = "{\"lambda\": 10, \"online\": false}", .n = 2,
+                           .acc = {0.6, 0.6}});
+    write_cell(&(cellspec){.set = "base", .strategy = "ewc",
+                           .params = "{\"lambda\": 10, \"online\": true}", .n = 2,
+                           .acc = {0.6, 0.6}});
+    write_cell(&(cellspec){.set = "cur", .strategy = "ewc", .params = "{\"lambda\": 10}", .n = 2,
+                           .acc = {0.6, 0.6}});
+    loaded L = {0};
+    load_tmp(&L, NULL);
+    cr_assert_eq(L.cmp->n_matched, 0);
+    cr_assert_eq(L.cmp->n_missing, 2);
+    cr_assert_eq(L.cmp->n_extra, 1);
+    unload(&L);
+}
+
 Test(compare, bad_inputs_exit_2_naming_the_file)
 {
     write_cell(&(cellspec){.set = "base", .n = 1, .acc = {0.5}});
