@@ -11,6 +11,7 @@
 #include "clbench/error.h"
 #include "clbench/loss.h"
 #include "clbench/rng.h"
+#include "clbench/hot.h"
 
 struct cl_adapt {
     int fl;            /* layer whose output feeds the adapted layers (0 = input) */
@@ -110,11 +111,8 @@ size_t cl_adapt_bytes(const cl_adapt *a) { return a->head ? cl_model_param_bytes
 
 /* ---- dual form ----------------------------------------------------------- */
 
-/* The adaptation loops run once per query and step: they are compiled for
- * AVX2 as well as the baseline (the loader picks one) and, through the
- * Makefile, at -O3 so that they vectorise. Both clones do the same IEEE
- * operations element by element, so predictions do not depend on the CPU. */
-#define CL_HOT __attribute__((target_clones("avx2", "default")))
+/* The adaptation loops run once per query and step: hot loops
+ * (clbench/hot.h), so predictions do not depend on the CPU. */
 
 /* exp(x) for x <= 0, branch-free so that the softmax loop vectorises
  * (libm's expf does not): Cephes's expf, a reduction by ln 2 (split in two

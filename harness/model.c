@@ -4,6 +4,7 @@
 #include <cblas.h>
 #include "clbench/error.h"
 #include "clbench/model.h"
+#include "clbench/hot.h"
 
 static int max_width(const cl_model *m)
 {
@@ -312,12 +313,7 @@ void cl_model_zero_grad(cl_model *m)
 }
 
 /* The optimiser passes stream every parameter once per step and are the
- * largest cost beside sgemm. They are compiled for AVX2 as well as the
- * baseline (the loader picks one), and the Makefile compiles this file at
- * -O3 with -fno-math-errno so that sqrtf and the divide vectorise. Every
- * element is computed by the same IEEE operations either way, so the
- * results do not depend on the clone chosen. */
-#define CL_HOT __attribute__((target_clones("avx2", "default")))
+ * largest cost beside sgemm: hot loops (clbench/hot.h). */
 
 CL_HOT static void step_sgd(cl_model *m)
 {

@@ -77,7 +77,7 @@ static int unpack(cl_rowpack *p, int used)
 
 int cl_rowpack_put(cl_rowpack *p, int row, const float *x, int used)
 {
-    CL_ASSERT(row >= 0 && row < p->rows && used <= p->rows);
+    CL_ASSERT(row >= 0 && row < used && used <= p->rows);
     size_t d = (size_t)p->d;
     if (p->packed) {
         unsigned char *dst = p->code + (size_t)row * d; /* (d) */
@@ -98,7 +98,7 @@ int cl_rowpack_put(cl_rowpack *p, int row, const float *x, int used)
          * written in full below; its codes past j may never have been set
          * (a fresh row), so they are made valid first. */
         memset(dst + j, 0, d - j);
-        int rc = unpack(p, used > row ? used : row + 1);
+        int rc = unpack(p, used);
         if (rc) return rc;
     }
     memcpy(p->val + (size_t)row * d, x, d * sizeof *x);

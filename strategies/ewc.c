@@ -20,6 +20,7 @@
 #include "clbench/error.h"
 #include "clbench/fisher.h"
 #include "clbench/strategy.h"
+#include "clbench/hot.h"
 
 static const cl_param_spec ewc_params[] = {
     /* Tuned on seq-tasks (3-5 seeds): task-scenario forgetting is ~0 for
@@ -95,9 +96,8 @@ static int ewc_create(void **out, const cl_params *p, const cl_strategy_env *env
 }
 
 #define LANES 8
-/* The penalty passes run every step over every weight: an AVX2 clone (no
- * FMA, so the same bits as the baseline one) where the CPU has it. */
-#define CL_HOT __attribute__((target_clones("avx2", "default")))
+/* The penalty passes run every step over every weight: hot loops
+ * (clbench/hot.h). */
 
 /* grads += lambda F (theta - theta*) for one pair; returns
  * sum F (theta - theta*)^2. LANES independent partial sums let the

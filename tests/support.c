@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include "clbench/error.h"
 #include "clbench/fsutil.h"
+#include "clbench/params.h"
+#include "clbench/rng.h"
 #include "support.h"
 
 #define TMP_PREFIX "/tmp/clbench-"
@@ -163,4 +165,31 @@ unsigned char *cl_test_idx_bytes(int type, int rank, const unsigned *dims,
         for (int k = 0; k < 4; k++) b[4 + 4 * i + k] = (unsigned char)(dims[i] >> (24 - 8 * k));
     if (n_data) memcpy(b + 4 + 4 * rank, data, n_data);
     return b;
+}
+
+/* ---- suites ---- */
+
+int cl_test_suite_build(cl_suite **s, const char *name, const char *dir, cl_scenario sc,
+                        unsigned long seed, const char *const *sets, unsigned long *next)
+{
+    const cl_suite_family *f;
+    cr_assert_eq(cl_suite_family_find(&f, name), 0, "%s", cl_error_last());
+    cl_params *p;
+    cr_assert_eq(cl_params_new(&p, "suite", f->params), 0);
+    for (int i = 0; sets && sets[i]; i++) {
+        char key[64];
+        const char *eq = strchr(sets[i], '=');
+        cr_assert_not_null(eq, "setting '%s' has no '='", sets[i]);
+        snprintf(key, sizeof key, "%.*s", (int)(eq - sets[i]), sets[i]);
+        cr_assert_eq(cl_params_set(p, key, eq + 1), 0, "%s", cl_error_last());
+    }
+    gsl_rng *rng;
+    cr_assert_eq(cl_rng_new(&rng, seed, CL_RNG_SUITE), 0);
+    *s = (cl_suite *)1;
+    int rc = f->build(s, name, p, sc, dir, rng);
+    if (rc) cr_assert_null(*s, "no suite on failure");
+    if (next) *next = gsl_rng_get(rng);
+    gsl_rng_free(rng);
+    cl_params_free(p);
+    return rc;
 }

@@ -504,34 +504,38 @@ Test(compare, cells_differing_only_in_training_stay_apart)
     cl_test_result_free(&r);
 }
 
+/* An ewc cell of two seeds at acc 0.6 with these params. */
+static void ewc_cell(const char *set, const char *params)
+{
+    write_cell(&(cellspec){.set = set, .strategy = "ewc", .params = params, .n = 2,
+                           .acc = {0.6, 0.6}});
+}
+
+static void expect_cells(int matched, int missing, int extra)
+{
+    loaded L = {0};
+    load_tmp(&L, NULL);
+    cr_assert_eq(L.cmp->n_matched, matched);
+    cr_assert_eq(L.cmp->n_missing, missing);
+    cr_assert_eq(L.cmp->n_extra, extra);
+    unload(&L);
+}
+
 /* A parameter added after the baseline was made: the baseline's runs do
  * not record it, the current ones do. The cells still match and the label
  * does not name it; a setting both record with different values, or two
  * current cells that would both match, still keep cells apart. */
 Test(compare, a_setting_only_one_side_records_does_not_split_cells)
 {
-    write_cell(&(cellspec){.set = "base", .strategy = "ewc", .params = "{\"lambda\": 10}", .n = 2,
-                           .acc = {0.6, 0.6}});
-    write_cell(&(cellspec){.set = "cur", .strategy = "ewc",
-                           .params = "{\"lambda\": 10, \"online\": false}", .n = 2,
-                           .acc = {0.6, 0.6}});
-    loaded L = {0};
-    load_tmp(&L, NULL);
-    cr_assert_eq(L.cmp->n_matched, 1);
-    cr_assert_eq(L.cmp->n_missing + L.cmp->n_extra, 0);
-    unload(&L);
+    ewc_cell("base", "{\"lambda\": 10}");
+    ewc_cell("cur", "{\"lambda\": 10, \"online\": false}");
+    expect_cells(1, 0, 0);
     expect_pass_without("--strict %B %C", "online");
 
     /* A second current cell that also agrees wherever the baseline records
      * a setting: ambiguous, so neither is matched. */
-    write_cell(&(cellspec){.set = "cur", .strategy = "ewc",
-                           .params = "{\"lambda\": 10, \"online\": true}", .n = 2,
-                           .acc = {0.6, 0.6}});
-    load_tmp(&L, NULL);
-    cr_assert_eq(L.cmp->n_matched, 0);
-    cr_assert_eq(L.cmp->n_missing, 1);
-    cr_assert_eq(L.cmp->n_extra, 2);
-    unload(&L);
+    ewc_cell("cur", "{\"lambda\": 10, \"online\": true}");
+    expect_cells(0, 1, 2);
 }
 
 /* The other way round: two baseline cells that differ in a setting the
@@ -539,20 +543,10 @@ Test(compare, a_setting_only_one_side_records_does_not_split_cells)
  * neither does. */
 Test(compare, two_baseline_cells_never_share_one_current_cell)
 {
-    write_cell(&(cellspec){.set = "base", .strategy = "ewc",
-                           .params = "{\"lambda\": 10, \"online\": false}", .n = 2,
-                           .acc = {0.6, 0.6}});
-    write_cell(&(cellspec){.set = "base", .strategy = "ewc",
-                           .params = "{\"lambda\": 10, \"online\": true}", .n = 2,
-                           .acc = {0.6, 0.6}});
-    write_cell(&(cellspec){.set = "cur", .strategy = "ewc", .params = "{\"lambda\": 10}", .n = 2,
-                           .acc = {0.6, 0.6}});
-    loaded L = {0};
-    load_tmp(&L, NULL);
-    cr_assert_eq(L.cmp->n_matched, 0);
-    cr_assert_eq(L.cmp->n_missing, 2);
-    cr_assert_eq(L.cmp->n_extra, 1);
-    unload(&L);
+    ewc_cell("base", "{\"lambda\": 10, \"online\": false}");
+    ewc_cell("base", "{\"lambda\": 10, \"online\": true}");
+    ewc_cell("cur", "{\"lambda\": 10}");
+    expect_cells(0, 2, 1);
 }
 
 Test(compare, bad_inputs_exit_2_naming_the_file)

@@ -131,31 +131,13 @@ static gsl_rng *suite_rng(unsigned long seed)
     return rng;
 }
 
-/* Builds family suite `name` from <tmp>/<sub> with "key=value" settings;
- * *next gets the RNG's next draw (the build consumed what it always did). */
+/* Builds family suite `name` from <tmp>/<sub>; see cl_test_suite_build. */
 static int build(cl_suite **s, const char *name, const char *sub, cl_scenario sc,
                  unsigned long seed, const char *const *sets, unsigned long *next)
 {
-    const cl_suite_family *f;
-    cr_assert_eq(cl_suite_family_find(&f, name), 0, "%s", cl_error_last());
-    cl_params *p;
-    cr_assert_eq(cl_params_new(&p, "suite", f->params), 0);
-    for (int i = 0; sets && sets[i]; i++) {
-        char key[64];
-        const char *eq = strchr(sets[i], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - sets[i]), sets[i]);
-        cr_assert_eq(cl_params_set(p, key, eq + 1), 0, "%s", cl_error_last());
-    }
-    gsl_rng *rng = suite_rng(seed);
     char dir[512];
     snprintf(dir, sizeof dir, "%s/%s", tmp, sub);
-    *s = (cl_suite *)1;
-    int rc = f->build(s, name, p, sc, dir, rng);
-    if (rc) cr_assert_null(*s, "no suite on failure");
-    if (next) *next = gsl_rng_get(rng);
-    gsl_rng_free(rng);
-    cl_params_free(p);
-    return rc;
+    return cl_test_suite_build(s, name, dir, sc, seed, sets, next);
 }
 
 static void same_suite(const cl_suite *a, const cl_suite *b, const char *what)

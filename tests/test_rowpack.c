@@ -64,7 +64,7 @@ Test(rowpack, byte_images_pack_to_a_byte_per_value_and_read_back_exactly)
     float x[D];
     for (int r = 0; r < 40; r++) {
         byte_row(r, x);
-        cr_assert_eq(cl_rowpack_put(&p, r, x, r), 0);
+        cr_assert_eq(cl_rowpack_put(&p, r, x, r + 1), 0);
     }
     cr_assert(p.packed);
     cr_assert_eq(p.n_pal, 256, "40 rows of 50 values use every byte");
@@ -88,12 +88,12 @@ Test(rowpack, a_257th_value_converts_every_stored_row_to_floats)
     for (; p.n_pal < 256; n++) {
         cr_assert(n < 39);
         byte_row(n, x);
-        cr_assert_eq(cl_rowpack_put(&p, n, x, n), 0);
+        cr_assert_eq(cl_rowpack_put(&p, n, x, n + 1), 0);
     }
     /* Half of the row is in the palette, the middle value is new. */
     byte_row(n, x);
     x[D / 2] = 0.5f;
-    cr_assert_eq(cl_rowpack_put(&p, n, x, n), 0);
+    cr_assert_eq(cl_rowpack_put(&p, n, x, n + 1), 0);
     cr_assert_not(p.packed);
     cr_assert_eq(cl_rowpack_bytes(&p, n + 1), (size_t)(n + 1) * D * sizeof(float));
     assert_row(&p, n, x);
@@ -107,7 +107,7 @@ Test(rowpack, values_compare_as_bit_patterns)
     float a[D] = {0}, b[D] = {0};
     a[3] = -0.0f;
     a[4] = NAN;
-    cr_assert_eq(cl_rowpack_put(&p, 0, a, 0), 0);
+    cr_assert_eq(cl_rowpack_put(&p, 0, a, 1), 0);
     cr_assert(p.packed && p.n_pal == 3, "0, -0 and NaN are three values (%d)", p.n_pal);
     assert_row(&p, 0, a);
     b[4] = NAN;
@@ -120,7 +120,7 @@ Test(rowpack, pack_off_holds_floats_from_the_start)
     cl_rowpack p = store(0, 3);
     float x[D];
     byte_row(1, x);
-    cr_assert_eq(cl_rowpack_put(&p, 0, x, 0), 0);
+    cr_assert_eq(cl_rowpack_put(&p, 0, x, 1), 0);
     cr_assert_not(p.packed);
     cr_assert_eq(cl_rowpack_bytes(&p, 1), (size_t)D * sizeof(float));
     assert_row(&p, 0, x);
@@ -155,7 +155,7 @@ Test(rowpack, checkpoints_keep_the_rows_and_the_mode)
     float x[D];
     for (int r = 0; r < 8; r++) {
         byte_row(r, x);
-        cr_assert_eq(cl_rowpack_put(&p, r, x, r), 0);
+        cr_assert_eq(cl_rowpack_put(&p, r, x, r + 1), 0);
     }
     cr_assert_eq(round_trip(&p, 8, 1, &q), 0, "%s", cl_error_last());
     cr_assert(q.packed);
@@ -182,7 +182,7 @@ Test(rowpack, a_code_past_the_palette_is_a_data_error)
     cl_rowpack p = store(1, 1), q;
     float x[D] = {0};
     x[1] = 1.0f;
-    cr_assert_eq(cl_rowpack_put(&p, 0, x, 0), 0);
+    cr_assert_eq(cl_rowpack_put(&p, 0, x, 1), 0);
     p.code[7] = 9; /* a 2-value palette */
     cr_assert_eq(round_trip(&p, 1, 1, &q), CL_EDATA);
     cr_assert(strstr(cl_error_last(), "c.bin") && strstr(cl_error_last(), "code 9"), "%s",

@@ -78,31 +78,15 @@ static void teardown(void) { cl_test_tmpdir_remove(tmp); }
 
 TestSuite(suites, .init = setup, .fini = teardown, .timeout = 60);
 
-/* Builds `suite_name` from <tmp>/<sub> with the "key=value" settings in
- * sets (NULL-terminated, may be NULL); returns the family's code. */
+/* Builds `suite_name` from <tmp>/<sub> (sub NULL: the family's default
+ * folder) with the "key=value" settings in sets (NULL-terminated, may be
+ * NULL); returns the family's code. */
 static int build_from(cl_suite **s, const char *suite_name, const char *sub, cl_scenario sc,
                       unsigned long seed, const char *const *sets)
 {
-    const cl_suite_family *f;
-    cr_assert_eq(cl_suite_family_find(&f, suite_name), 0, "%s", cl_error_last());
-    cl_params *p;
-    cr_assert_eq(cl_params_new(&p, "suite", f->params), 0);
-    for (int i = 0; sets && sets[i]; i++) {
-        char key[64];
-        const char *eq = strchr(sets[i], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - sets[i]), sets[i]);
-        cr_assert_eq(cl_params_set(p, key, eq + 1), 0, "%s", cl_error_last());
-    }
-    gsl_rng *rng;
-    cr_assert_eq(cl_rng_new(&rng, seed, CL_RNG_SUITE), 0);
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/%s", tmp, sub);
-    *s = (cl_suite *)1;
-    int rc = f->build(s, suite_name, p, sc, sub ? dir : NULL, rng);
-    if (rc) cr_assert_null(*s, "no suite on failure");
-    gsl_rng_free(rng);
-    cl_params_free(p);
-    return rc;
+    snprintf(dir, sizeof dir, "%s/%s", tmp, sub ? sub : "");
+    return cl_test_suite_build(s, suite_name, sub ? dir : NULL, sc, seed, sets, NULL);
 }
 
 static cl_suite *build(const char *suite_name, cl_scenario sc, unsigned long seed,

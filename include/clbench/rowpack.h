@@ -45,8 +45,8 @@ void cl_rowpack_release(cl_rowpack *p);
 /* Sizes the store to `rows` rows, keeping the leading rows' contents. On
  * failure the store is unchanged. */
 int cl_rowpack_resize(cl_rowpack *p, int rows);
-/* Stores x (d) as row `row` (< rows). `used` leading rows hold data (row
- * may be one of them or the next): switching to floats converts them. */
+/* Stores x (d) as row `row`, one of the `used` leading rows (<= rows)
+ * that hold data once it is stored: switching to floats converts them. */
 int cl_rowpack_put(cl_rowpack *p, int row, const float *x, int used);
 /* Rows [row, row + n) into out (n, d). */
 void cl_rowpack_get(const cl_rowpack *p, int row, int n, float *out);
