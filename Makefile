@@ -48,12 +48,12 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/obj/tests/%.o: CPPFLAGS += -DCL_TEST_BIN='"$(BUILD)/clbench"'
 
 # The hot elementwise loops (optimiser, backward passes, knn distances,
-# episodic adaptation) vectorise only at -O3, sqrtf only without errno and
+# episodic adaptation, decoding byte-held inputs) vectorise only at -O3, sqrtf only without errno and
 # compare-and-select only without trapping math (nothing reads FP exception
 # flags). No reassociation: every value is as at -O2 (tests/test_model.c
 # checks the optimiser bit for bit). They rebuild when these flags change.
 HOT_OBJ := $(addprefix $(BUILD)/obj/,harness/model.o harness/knn.o harness/adapt.o \
-                                  strategies/ewc.o)
+                                  harness/task.o strategies/ewc.o)
 $(HOT_OBJ): CFLAGS += -O3 -fno-math-errno -fno-trapping-math
 $(HOT_OBJ): Makefile
 

@@ -61,7 +61,7 @@ static float *scaled(const cl_idx_set *s, int n)
 {
     float *x = malloc((size_t)n * D * sizeof *x); /* (n, D) */
     if (!x) exit(1);
-    cl_idx_scale(x, s->pix, (size_t)n * D);
+    cl_task_decode(x, s->pix, (size_t)n * D);
     return x;
 }
 
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
     BENCH_CHECK(c.ops->create(&c.st, p, &env, c.net, rs));
     unsigned char all[C];
     memset(all, 1, sizeof all);
-    c.task = (cl_task){.id = 0, .n_train = MEM, .n_test = n_test, .train_x = mx, .train_y = my,
+    c.task = (cl_task){.id = 0, .n_train = MEM, .n_test = n_test, .d = D, .train_x = mx, .train_y = my,
                        .test_x = tx, .test_y = ty, .classes = all};
     BENCH_CHECK(c.ops->task_begin(c.st, c.net, &c.task));
     for (int i0 = 0; i0 < MEM; i0 += TRAIN_B) {

@@ -42,7 +42,7 @@ int main(int argc, char **argv)
     if (n > train->n) n = train->n;
     float *x = malloc((size_t)n * 784 * sizeof *x); /* (n, 784) */
     int *y = malloc((size_t)n * sizeof *y);         /* (n) */
-    cl_idx_scale(x, train->pix, (size_t)n * 784);
+    cl_task_decode(x, train->pix, (size_t)n * 784);
     for (int i = 0; i < n; i++) y[i] = train->label[i];
 
     gsl_rng *rng;

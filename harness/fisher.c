@@ -152,8 +152,10 @@ int cl_fisher_estimate(cl_model *m, const float *x, const int *y, int n, int d,
 }
 
 /* A uniform k-subset of [0, N) in increasing order by selection sampling
- * (Knuth's Algorithm S), gathered and estimated chunk by chunk, so neither
- * an index array nor a copy of the subset is kept. */
+ * (Knuth's Algorithm S), or the first k samples when rng is NULL, gathered
+ * and estimated chunk by chunk, so neither an index array nor a copy of the
+ * subset is kept. The chunks are cl_fisher_estimate's, so the first k give
+ * its numbers bit for bit. */
 static int estimate_subset(cl_model *m, const cl_task *t, int d, const unsigned char *mask,
                            cl_fisher_kind kind, int k, gsl_rng *rng, float *out)
 {
@@ -163,9 +165,9 @@ static int estimate_subset(cl_model *m, const cl_task *t, int d, const unsigned 
     memset(out, 0, m->n_params * sizeof *out);
     int need = k, B = 0;
     for (int i = 0; rc == 0 && i < t->n_train && need > 0; i++) {
-        if ((int)cl_rng_below(rng, (unsigned long)(t->n_train - i)) >= need) continue;
+        if (rng && (int)cl_rng_below(rng, (unsigned long)(t->n_train - i)) >= need) continue;
         need--;
-        memcpy(w.x + (size_t)B * d, t->train_x + (size_t)i * d, (size_t)d * sizeof(float));
+        cl_task_rows(t, 0, i, 1, w.x + (size_t)B * d);
         w.y[B++] = t->train_y[i];
         if (B == CL_FISHER_CHUNK || need == 0) {
             rc = add_chunk(m, w.x, w.y, B, mask, kind, &w, out);
@@ -182,15 +184,12 @@ int cl_fisher_task(cl_model *m, const cl_task *t, int d, const unsigned char *ma
                    cl_fisher_kind kind, int n_samples, gsl_rng *rng, float *out,
                    double *flops_out)
 {
-    if (n_samples <= 0 || n_samples >= t->n_train || !rng)
-        return cl_fisher_estimate(m, t->train_x, t->train_y,
-                                  n_samples > 0 && n_samples < t->n_train ? n_samples : t->n_train,
-                                  d, mask, kind, out, flops_out);
-    int rc = check_args(n_samples, kind, t->train_y);
+    int k = n_samples > 0 && n_samples < t->n_train ? n_samples : t->n_train;
+    int rc = check_args(k, kind, t->train_y);
     if (rc) return rc;
-    CL_ASSERT(d == m->sizes[0]);
+    CL_ASSERT(d == m->sizes[0] && d == t->d);
     double f0 = m->flops;
-    rc = estimate_subset(m, t, d, mask, kind, n_samples, rng, out);
+    rc = estimate_subset(m, t, d, mask, kind, k, k < t->n_train ? rng : NULL, out);
     if (rc) return rc;
     if (flops_out) *flops_out = m->flops - f0;
     return 0;

@@ -42,6 +42,7 @@ typedef struct run {
     int *yb;        /* (B) */
     int *order;     /* (max n_train) sample order of the current task */
     int order_pos;
+    float *xe;      /* (EVAL_CHUNK, d) test inputs decoded from bytes */
     float *logits;  /* (EVAL_CHUNK, n_classes) predict output */
     double *accs;   /* (T) one evaluation of every task */
     double t0;
@@ -62,8 +63,8 @@ static int eval_task(run *r, int t, int limit, int anytime, double *acc, double 
     long correct = 0, stale_hits = 0, stale_n = 0;
     for (int i0 = 0; i0 < n; i0 += EVAL_CHUNK) {
         int m = n - i0 < EVAL_CHUNK ? n - i0 : EVAL_CHUNK;
-        cl_batch b = {k->test_x + (size_t)i0 * d, k->test_y + i0, m, d, t, C, task_mask(r, t),
-                      anytime};
+        cl_batch b = {cl_task_view(k, 1, i0, m, r->xe), k->test_y + i0, m, d, t, C,
+                      task_mask(r, t), anytime};
         const float *logits;
         int rc;
         if (r->ops->predict) {
@@ -124,7 +125,7 @@ static void next_batch(run *r, const cl_task *k, int B)
             r->order_pos = 0;
         }
         int s = r->order[r->order_pos++];
-        memcpy(r->xb + (size_t)i * d, k->train_x + (size_t)s * d, (size_t)d * sizeof(float));
+        cl_task_rows(k, 0, s, 1, r->xb + (size_t)i * d);
         r->yb[i] = k->train_y[s];
     }
 }
@@ -199,6 +200,8 @@ static int setup(run *r)
         return rc;
     rc = cfg->family->build(&r->suite, cfg->suite, cfg->suite_p, cfg->scenario,
                             cfg->data_dir[0] ? cfg->data_dir : NULL, r->rng_suite);
+    if (rc == 0 && r->opts && r->opts->suite_built)
+        rc = r->opts->suite_built(r->opts->user, r->suite);
     if (rc) return rc;
     const cl_suite *s = r->suite;
     const long *hidden;
@@ -234,9 +237,11 @@ static int setup(run *r)
     r->xb = malloc((size_t)res->batch_size * s->d * sizeof *r->xb);
     r->yb = malloc((size_t)res->batch_size * sizeof *r->yb);
     r->order = malloc((size_t)max_train * sizeof *r->order);
+    r->xe = malloc((size_t)EVAL_CHUNK * s->d * sizeof *r->xe);
     r->logits = malloc((size_t)EVAL_CHUNK * s->n_classes * sizeof *r->logits);
     r->accs = malloc((size_t)T * sizeof *r->accs);
-    if (!res->R || (stale && !res->stale) || !r->xb || !r->yb || !r->order || !r->logits || !r->accs)
+    if (!res->R || (stale && !res->stale) || !r->xb || !r->yb || !r->order || !r->xe ||
+        !r->logits || !r->accs)
         return cl_error_set(CL_ENOMEM, "out of memory setting up the run");
     for (size_t i = 0; i < (size_t)(T + 1) * T; i++) {
         res->R[i] = NAN;
@@ -260,6 +265,7 @@ static void teardown(run *r)
     free(r->xb);
     free(r->yb);
     free(r->order);
+    free(r->xe);
     free(r->logits);
     free(r->accs);
 }

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "clbench/error.h"
+#include "clbench/hot.h"
 #include "clbench/task.h"
 
 static const char *const scenario_names[] = {"class", "task", "domain"};
@@ -49,17 +50,28 @@ int cl_suite_alloc(cl_suite **out, const char *name, cl_scenario sc,
     return 0;
 }
 
-int cl_task_alloc(cl_task *t, int n_train, int n_test, int d, int n_classes, bool stale)
+int cl_task_alloc(cl_task *t, int n_train, int n_test, int d, bool stale,
+                  cl_task_storage storage)
 {
-    (void)n_classes;
     t->n_train = n_train;
     t->n_test = n_test;
-    t->train_x = malloc((size_t)(n_train ? n_train : 1) * d * sizeof(float));
-    t->train_y = malloc((size_t)(n_train ? n_train : 1) * sizeof(int));
-    t->test_x = malloc((size_t)(n_test ? n_test : 1) * d * sizeof(float));
-    t->test_y = malloc((size_t)(n_test ? n_test : 1) * sizeof(int));
-    t->test_stale_y = stale ? malloc((size_t)(n_test ? n_test : 1) * sizeof(int)) : NULL;
-    if (!t->train_x || !t->train_y || !t->test_x || !t->test_y || (stale && !t->test_stale_y))
+    t->d = d;
+    /* At least one row each, so an empty set is not a NULL array. */
+    size_t ntr = (size_t)(n_train ? n_train : 1), nte = (size_t)(n_test ? n_test : 1);
+    int ok;
+    if (storage == CL_TASK_BYTES) {
+        t->train_u8 = malloc(ntr * (size_t)d);
+        t->test_u8 = malloc(nte * (size_t)d);
+        ok = t->train_u8 && t->test_u8;
+    } else {
+        t->train_x = malloc(ntr * (size_t)d * sizeof(float));
+        t->test_x = malloc(nte * (size_t)d * sizeof(float));
+        ok = t->train_x && t->test_x;
+    }
+    t->train_y = malloc(ntr * sizeof(int));
+    t->test_y = malloc(nte * sizeof(int));
+    t->test_stale_y = stale ? malloc(nte * sizeof(int)) : NULL;
+    if (!ok || !t->train_y || !t->test_y || (stale && !t->test_stale_y))
         return cl_error_set(CL_ENOMEM, "out of memory allocating task %d (%d + %d samples)",
                             t->id + 1, n_train, n_test);
     return 0;
@@ -71,8 +83,10 @@ void cl_suite_free(cl_suite *s)
     for (int t = 0; s->tasks && t < s->n_tasks; t++) {
         cl_task *k = &s->tasks[t];
         free(k->train_x);
+        free(k->train_u8);
         free(k->train_y);
         free(k->test_x);
+        free(k->test_u8);
         free(k->test_y);
         free(k->test_stale_y);
         free(k->classes);
@@ -81,12 +95,54 @@ void cl_suite_free(cl_suite *s)
     free(s);
 }
 
-size_t cl_suite_bytes(const cl_suite *s, int upto)
+CL_HOT void cl_task_decode(float *dst, const unsigned char *src, size_t n)
 {
-    size_t bytes = 0;
-    for (int t = 0; t < upto && t < s->n_tasks; t++) {
-        const cl_task *k = &s->tasks[t];
-        bytes += (size_t)(k->n_train + k->n_test) * ((size_t)s->d * sizeof(float) + sizeof(int));
+    for (size_t i = 0; i < n; i++) dst[i] = (float)src[i] / 255.0f;
+}
+
+void cl_task_rows(const cl_task *t, int test, int row, int n, float *out)
+{
+    CL_ASSERT(row >= 0 && n >= 0 && row + n <= (test ? t->n_test : t->n_train));
+    size_t off = (size_t)row * (size_t)t->d, len = (size_t)n * (size_t)t->d;
+    const float *x = test ? t->test_x : t->train_x;
+    if (x)
+        memcpy(out, x + off, len * sizeof *out);
+    else
+        cl_task_decode(out, (test ? t->test_u8 : t->train_u8) + off, len);
+}
+
+const float *cl_task_view(const cl_task *t, int test, int row, int n, float *buf)
+{
+    const float *x = test ? t->test_x : t->train_x;
+    if (x) return x + (size_t)row * (size_t)t->d;
+    cl_task_rows(t, test, row, n, buf);
+    return buf;
+}
+
+static float *decoded(const cl_task *t, int test)
+{
+    int n = test ? t->n_test : t->n_train;
+    float *x = malloc((size_t)(n ? n : 1) * (size_t)t->d * sizeof *x); /* (n, d) */
+    if (x) cl_task_rows(t, test, 0, n, x);
+    return x;
+}
+
+int cl_suite_to_floats(cl_suite *s)
+{
+    for (int i = 0; i < s->n_tasks; i++) {
+        cl_task *t = &s->tasks[i];
+        if (t->train_x) continue;
+        float *tr = decoded(t, 0), *te = decoded(t, 1);
+        if (!tr || !te) {
+            free(tr);
+            free(te);
+            return cl_error_set(CL_ENOMEM, "out of memory decoding task %d", i + 1);
+        }
+        free(t->train_u8);
+        free(t->test_u8);
+        t->train_u8 = t->test_u8 = NULL;
+        t->train_x = tr;
+        t->test_x = te;
     }
-    return bytes;
+    return 0;
 }

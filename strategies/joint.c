@@ -82,7 +82,7 @@ static int joint_observe(void *ctx, cl_model *net, const cl_batch *b)
         long s = (long)cl_rng_below(j->rng, (unsigned long)j->total);
         int t = 0;
         while (s >= j->seen[t]->n_train) s -= j->seen[t++]->n_train;
-        memcpy(j->x + (size_t)i * d, j->seen[t]->train_x + (size_t)s * d, (size_t)d * sizeof(float));
+        cl_task_rows(j->seen[t], 0, (int)s, 1, j->x + (size_t)i * d);
         j->y[i] = j->seen[t]->train_y[s];
         memcpy(j->masks + (size_t)i * C, j->seen[t]->classes, (size_t)C);
     }

@@ -457,7 +457,7 @@ static int sleep_task_end(void *ctx, cl_model *net, const cl_task *t)
     for (int k = 0; rc == 0 && k < s->sleep_steps; k++) {
         for (int i = 0; i < n; i++) {
             long j = (long)cl_rng_below(s->rng, (unsigned long)t->n_train);
-            memcpy(s->x + (size_t)i * d, t->train_x + (size_t)j * d, (size_t)d * sizeof *s->x);
+            cl_task_rows(t, 0, (int)j, 1, s->x + (size_t)i * d);
             s->y[i] = t->train_y[j];
         }
         rc = sleep_update(s, net, n, n);

@@ -95,7 +95,7 @@ static int fact_build(cl_suite **out, const char *suite_name, const cl_params *p
                               "is overwritten later; lower it or add facts", t + 1);
             break;
         }
-        if ((rc = cl_task_alloc(task, F * R, n_test, d, (*out)->n_classes, true))) break;
+        if ((rc = cl_task_alloc(task, F * R, n_test, d, true, CL_TASK_FLOATS))) break;
         for (int i = 0, n = 0; i < F * R; i++) {
             const fact *f = &facts[t * F + i % F];
             for (int j = 0; j < d; j++) task->train_x[(size_t)i * d + j] = codes[(size_t)f->key * d + j];

@@ -403,13 +403,15 @@ static int fill_chunk(void *ctx, size_t first, size_t count, const unsigned char
     for (size_t i = 0; i < count; i++) {
         const unsigned char *img = pix + i * c->d;
         size_t a = c->start[first + i], b = c->start[first + i + 1];
-        if (a < b && c->fn) cl_idx_scale(c->tmp, img, c->d);
+        if (a < b && c->fn) cl_task_decode(c->tmp, img, c->d);
         for (size_t k = a; k < b; k++) {
             const cl_idx_dest *e = &c->dests[c->order[k]];
-            if (c->fn)
+            if (e->u8)
+                memcpy(e->u8, img, c->d);
+            else if (c->fn)
                 c->fn(c->ctx, e->task, c->rows, c->cols, c->tmp, e->x);
             else
-                cl_idx_scale(e->x, img, c->d);
+                cl_task_decode(e->x, img, c->d);
         }
     }
     return 0;
@@ -428,6 +430,7 @@ int cl_idx_stream_fill(cl_idx_stream *s, const cl_idx_dest *dests, size_t n,
     int rc = start && order && tmp ? 0 : cl_error_set(CL_ENOMEM, "out of memory");
     for (size_t k = 0; rc == 0 && k < n; k++) {
         CL_ASSERT(dests[k].sample >= 0 && dests[k].sample < s->set[dests[k].set != 0].n);
+        CL_ASSERT(!dests[k].u8 != !dests[k].x && (!dests[k].u8 || !fn));
         start[(dests[k].set ? (size_t)s->set[0].n : 0) + (size_t)dests[k].sample + 1]++;
     }
     for (size_t i = 0; rc == 0 && i < nimg; i++) start[i + 1] += start[i];
@@ -461,13 +464,6 @@ int cl_idx_class_indices(const cl_idx_set *s, int c, int *idx, gsl_rng *rng)
     return n;
 }
 
-/* A division, as the recipe says: b * (1.0f / 255) is one ulp off b / 255 for
- * half the byte values. */
-void cl_idx_scale(float *dst, const unsigned char *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++) dst[i] = (float)src[i] / 255.0f;
-}
-
 /* n of the set's samples in seeded random order (all when n is 0). */
 static int subset(const cl_idx_set *s, int n, int *idx, gsl_rng *rng)
 {
@@ -482,7 +478,7 @@ static void plan_view(const cl_idx_set *s, int set, const int *idx, int n, int t
 {
     size_t d = (size_t)s->rows * s->cols;
     for (int i = 0; i < n; i++) {
-        dest[i] = (cl_idx_dest){x + (size_t)i * d, set, idx[i], t};
+        dest[i] = (cl_idx_dest){x + (size_t)i * d, NULL, set, idx[i], t};
         y[i] = label0 + s->label[idx[i]];
     }
 }
@@ -511,7 +507,7 @@ int cl_idx_build_transformed(cl_suite **out, const char *suite_name, const char 
     for (int t = 0; rc == 0 && t < T; t++) {
         cl_task *task = &(*out)->tasks[t];
         int label0 = sc == CL_SCENARIO_TASK ? 10 * t : 0;
-        rc = cl_task_alloc(task, ntr, nte, d, (*out)->n_classes, false);
+        rc = cl_task_alloc(task, ntr, nte, d, false, CL_TASK_FLOATS);
         if (rc) break;
         subset(train, n_train, idx, rng);
         plan_view(train, 0, idx, ntr, t, label0, task->train_x, task->train_y, dest + nd);

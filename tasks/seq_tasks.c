@@ -121,7 +121,7 @@ static int seq_build(cl_suite **out, const char *suite_name, const cl_params *p,
         for (int i = 0; i < d * k; i++) basis[i] = a * shared[i] + b * gsl_ran_gaussian(rng, 1.0);
         orthonormalise(basis, d, k);
         for (int i = 0; i < K * M * k; i++) centres[i] = gsl_ran_gaussian(rng, sep);
-        rc = cl_task_alloc(task, ntr * K, nte * K, d, n_classes, false);
+        rc = cl_task_alloc(task, ntr * K, nte * K, d, false, CL_TASK_FLOATS);
         if (rc) break;
         int label0 = sc == CL_SCENARIO_DOMAIN ? 0 : t * K;
         for (int c = 0; c < K; c++) task->classes[label0 + c] = 1;

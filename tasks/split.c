@@ -25,7 +25,7 @@ static const cl_param_spec split_params[] = {
  * x/y: the labels each scenario asks for now, the images as destinations
  * filled later (cl_idx_stream_fill). */
 static int plan(const cl_idx_set *s, int set, const int *cls, int K, int limit, int label0, int t,
-                float *x, int *y, int *idx, cl_idx_dest *dest, gsl_rng *rng)
+                unsigned char *x, int *y, int *idx, cl_idx_dest *dest, gsl_rng *rng)
 {
     size_t d = (size_t)s->rows * s->cols;
     int n = 0;
@@ -33,7 +33,7 @@ static int plan(const cl_idx_set *s, int set, const int *cls, int K, int limit, 
         int m = cl_idx_class_indices(s, cls[k], idx, rng);
         if (limit > 0 && limit < m) m = limit;
         for (int i = 0; i < m; i++, n++) {
-            dest[n] = (cl_idx_dest){x + (size_t)n * d, set, idx[i], t};
+            dest[n] = (cl_idx_dest){NULL, x + (size_t)n * d, set, idx[i], t};
             y[n] = label0 < 0 ? k : label0 + k;
         }
     }
@@ -79,13 +79,14 @@ static int split_build(cl_suite **out, const char *suite_name, const cl_params *
     for (int t = 0; rc == 0 && t < T; t++) {
         cl_task *task = &(*out)->tasks[t];
         const int *cls = order + t * K;
-        rc = cl_task_alloc(task, count(train, cls, K, ntr), count(test, cls, K, nte), d,
-                           (*out)->n_classes, false);
+        /* The images as they are, bytes: a quarter of the floats. */
+        rc = cl_task_alloc(task, count(train, cls, K, ntr), count(test, cls, K, nte), d, false,
+                           CL_TASK_BYTES);
         if (rc) break;
         int label0 = sc == CL_SCENARIO_DOMAIN ? -1 : t * K;
-        nd += (size_t)plan(train, 0, cls, K, ntr, label0, t, task->train_x, task->train_y, idx,
+        nd += (size_t)plan(train, 0, cls, K, ntr, label0, t, task->train_u8, task->train_y, idx,
                            dest + nd, rng);
-        nd += (size_t)plan(test, 1, cls, K, nte, label0, t, task->test_x, task->test_y, idx,
+        nd += (size_t)plan(test, 1, cls, K, nte, label0, t, task->test_u8, task->test_y, idx,
                            dest + nd, rng);
         for (int k = 0; k < K; k++) task->classes[label0 < 0 ? k : label0 + k] = 1;
     }

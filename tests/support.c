@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include "clbench/error.h"
 #include "clbench/fsutil.h"
@@ -165,6 +166,41 @@ unsigned char *cl_test_idx_bytes(int type, int rank, const unsigned *dims,
         for (int k = 0; k < 4; k++) b[4 + 4 * i + k] = (unsigned char)(dims[i] >> (24 - 8 * k));
     if (n_data) memcpy(b + 4 + 4 * rank, data, n_data);
     return b;
+}
+
+unsigned char cl_test_idx_label(int set, int i) { return (unsigned char)((3 * i + set) % 10); }
+
+/* <dir>/<name>: an IDX file of unsigned bytes. */
+static void put_idx(const char *dir, const char *name, int rank, const unsigned *dims,
+                    const unsigned char *data, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    size_t len;
+    unsigned char *b = cl_test_idx_bytes(8, rank, dims, data, n, &len);
+    cl_test_write(path, b, len);
+    free(b);
+}
+
+void cl_test_put_dataset(const char *dir, int n_train, int n_test, int side)
+{
+    cr_assert_eq(mkdir(dir, 0755), 0, "%s", dir);
+    const char *im[2] = {"train-images-idx3-ubyte", "t10k-images-idx3-ubyte"};
+    const char *lb[2] = {"train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"};
+    for (int set = 0; set < 2; set++) {
+        int n = set ? n_test : n_train, d = side * side;
+        unsigned char *pix = malloc((size_t)n * d), *lab = malloc((size_t)n);
+        cr_assert(pix && lab);
+        for (int i = 0; i < n; i++) {
+            lab[i] = cl_test_idx_label(set, i);
+            for (int p = 0; p < d; p++) pix[(size_t)i * d + p] = cl_test_idx_pixel(set, i, p);
+        }
+        unsigned di[3] = {(unsigned)n, (unsigned)side, (unsigned)side}, dl[1] = {(unsigned)n};
+        put_idx(dir, im[set], 3, di, pix, (size_t)n * d);
+        put_idx(dir, lb[set], 1, dl, lab, (size_t)n);
+        free(pix);
+        free(lab);
+    }
 }
 
 /* ---- suites ---- */

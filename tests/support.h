@@ -12,16 +12,6 @@
 /* The binary under test, a path relative to the repository root. */
 #ifndef CL_TEST_BIN
 #error "the Makefile defines CL_TEST_BIN for test objects"
-/* ---- suites ---- */
-
-/* Builds family suite `name` from data folder dir (NULL: the family's own
- * default) with "key=value" settings (NULL-terminated, may be NULL) and the
- * suite RNG of `seed`; returns the family's code, and on failure checks no
- * suite was left. next (may be NULL) gets the RNG's next draw, which shows
- * what the build consumed. */
-int cl_test_suite_build(cl_suite **s, const char *name, const char *dir, cl_scenario sc,
-                        unsigned long seed, const char *const *sets, unsigned long *next);
-
 #endif
 
 /* ---- temporary folders ---- */
@@ -85,6 +75,13 @@ unsigned char cl_test_idx_pixel(int set, int i, int p);
  * length in *len. */
 unsigned char *cl_test_idx_bytes(int type, int rank, const unsigned *dims,
                                  const unsigned char *data, size_t n_data, size_t *len);
+
+/* Label of image i of set: (3 i + set) mod 10, every class in turn. */
+unsigned char cl_test_idx_label(int set, int i);
+/* Makes folder dir holding the four plain IDX files of a dataset of
+ * n_train and n_test side x side images (cl_test_idx_pixel) and labels
+ * (cl_test_idx_label). */
+void cl_test_put_dataset(const char *dir, int n_train, int n_test, int side);
 
 /* ---- suites ---- */
 

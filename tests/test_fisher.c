@@ -265,6 +265,7 @@ static void make_task(cl_task *t, int n, unsigned long seed)
 {
     memset(t, 0, sizeof *t);
     t->n_train = n;
+    t->d = D;
     t->train_x = xcalloc((size_t)n * D, sizeof *t->train_x);
     t->train_y = xcalloc((size_t)n, sizeof *t->train_y);
     make_data(seed, n, NULL, t->train_x, t->train_y);

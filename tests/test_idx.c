@@ -491,7 +491,7 @@ Test(idx, scale_is_exact_division)
     unsigned char b[256];
     float x[256];
     for (int i = 0; i < 256; i++) b[i] = (unsigned char)i;
-    cl_idx_scale(x, b, 256);
+    cl_task_decode(x, b, 256);
     for (int i = 0; i < 256; i++) cr_assert_eq(x[i], (float)i / 255.0f, "byte %d gives %.9g", i, x[i]);
     cr_assert_eq(x[0], 0.0f);
     cr_assert_eq(x[255], 1.0f);

@@ -137,7 +137,9 @@ static int build(cl_suite **s, const char *name, const char *sub, cl_scenario sc
 {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/%s", tmp, sub);
-    return cl_test_suite_build(s, name, dir, sc, seed, sets, next);
+    int rc = cl_test_suite_build(s, name, dir, sc, seed, sets, next);
+    if (rc == 0) cr_assert_eq(cl_suite_to_floats(*s), 0);
+    return rc;
 }
 
 static void same_suite(const cl_suite *a, const cl_suite *b, const char *what)
@@ -171,7 +173,7 @@ static int ref_fill(const cl_idx_set *set, const int *cls, int K, int limit, int
         int m = cl_idx_class_indices(set, cls[k], idx, rng);
         if (limit > 0 && limit < m) m = limit;
         for (int i = 0; i < m; i++, n++) {
-            cl_idx_scale(x + (size_t)n * d, set->pix + (size_t)idx[i] * d, (size_t)d);
+            cl_task_decode(x + (size_t)n * d, set->pix + (size_t)idx[i] * d, (size_t)d);
             y[n] = label0 < 0 ? k : label0 + k;
         }
     }
@@ -206,7 +208,7 @@ static cl_suite *ref_split(const char *dir, cl_scenario sc, int K, int T, int sh
         cl_task *task = &out->tasks[t];
         const int *cls = order + t * K;
         cr_assert_eq(cl_task_alloc(task, ref_count(train, cls, K, ntr), ref_count(test, cls, K, nte),
-                                   d, out->n_classes, false), 0);
+                                   d, false, CL_TASK_FLOATS), 0);
         int label0 = sc == CL_SCENARIO_DOMAIN ? -1 : t * K;
         ref_fill(train, cls, K, ntr, label0, task->train_x, task->train_y, idx, rng);
         ref_fill(test, cls, K, nte, label0, task->test_x, task->test_y, idx, rng);
@@ -237,7 +239,7 @@ static void ref_view(const cl_idx_set *s, const int *idx, int n, int t, int labe
 {
     int d = s->rows * s->cols;
     for (int i = 0; i < n; i++) {
-        cl_idx_scale(tmp1, s->pix + (size_t)idx[i] * d, (size_t)d);
+        cl_task_decode(tmp1, s->pix + (size_t)idx[i] * d, (size_t)d);
         fn(ctx, t, s->rows, s->cols, tmp1, x + (size_t)i * d);
         y[i] = label0 + s->label[idx[i]];
     }
@@ -258,7 +260,7 @@ static cl_suite *ref_transformed(const char *dir, int T, int n_train, int n_test
         int label0 = sc == CL_SCENARIO_TASK ? 10 * t : 0;
         int ntr = ref_subset(train, n_train, idx, rng);
         cr_assert_eq(cl_task_alloc(task, ntr, n_test > 0 && n_test < test->n ? n_test : test->n, d,
-                                   out->n_classes, false), 0);
+                                   false, CL_TASK_FLOATS), 0);
         ref_view(train, idx, ntr, t, label0, task->train_x, task->train_y, tmp1, fn, ctx);
         int nte = ref_subset(test, n_test, idx, rng);
         ref_view(test, idx, nte, t, label0, task->test_x, task->test_y, tmp1, fn, ctx);
@@ -423,8 +425,9 @@ Test(idx_stream, fill_any_number_of_destinations)
     cr_assert(tr->pix == NULL && te->pix == NULL);
     for (int i = 0; i < N_TEST; i++) cr_assert_eq(te->label[i], label_of(1, i));
     float *x = malloc(5 * D * sizeof *x);
-    cl_idx_dest dest[5] = {{x, 1, N_TEST - 1, 0}, {x + D, 0, 499, 0}, {x + 2 * D, 0, 83, 0},
-                           {x + 3 * D, 0, 499, 0}, {x + 4 * D, 1, 0, 0}};
+    cl_idx_dest dest[5] = {{x, NULL, 1, N_TEST - 1, 0}, {x + D, NULL, 0, 499, 0},
+                           {x + 2 * D, NULL, 0, 83, 0}, {x + 3 * D, NULL, 0, 499, 0},
+                           {x + 4 * D, NULL, 1, 0, 0}};
     cr_assert_eq(cl_idx_stream_fill(src, dest, 5, NULL, NULL), 0, "%s", cl_error_last());
     for (int k = 0; k < 5; k++)
         for (int p = 0; p < D; p++)

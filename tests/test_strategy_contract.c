@@ -11,6 +11,7 @@
 #include "clbench/rng.h"
 #include "clbench/runner.h"
 #include "clbench/strategy.h"
+#include "support.h"
 
 static void init(void) { openblas_set_num_threads(1); }
 
@@ -376,4 +377,43 @@ Test(contract, resume_refuses_what_does_not_fit)
     cl_run_result_free(r);
     free(st.blob);
     cl_config_free(cfg);
+}
+
+/* split-* suites hold their images as bytes and the run reads them as the
+ * floats they stand for: the same run over the suite turned into floats
+ * before anything reads it gives the same numbers, for every strategy. */
+static int to_floats(void *user, cl_suite *s)
+{
+    (void)user;
+    return cl_suite_to_floats(s);
+}
+
+ParameterizedTestParameters(contract, bytes_read_as_floats) { return registry(); }
+
+ParameterizedTest(int *i, contract, bytes_read_as_floats)
+{
+    const cl_strategy_ops *ops = cl_strategy_at(*i);
+    char tmp[256], dir[512];
+    cl_test_tmpdir_new(tmp, sizeof tmp, "bytes");
+    snprintf(dir, sizeof dir, "%s/toy", tmp);
+    cl_test_put_dataset(dir, 120, 40, 8);
+    cl_config *cfg;
+    cr_assert_eq(cl_config_new(&cfg, "split-toy", CL_SCENARIO_CLASS, ops->name, 3), 0, "%s",
+                 cl_error_last());
+    snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", dir);
+    const char *sets[] = {"suite.tasks=3", "model.hidden=16,16", "train.steps=40",
+                          "train.batch_size=8", "train.eval_every=10"};
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++)
+        cr_assert_eq(cl_config_set_arg(cfg, sets[k]), 0, "%s", cl_error_last());
+    cl_run_result *bytes, *floats;
+    cr_assert_eq(cl_run_execute(&bytes, cfg, NULL), 0, "%s: %s", ops->name, cl_error_last());
+    cl_run_opts as_floats = {.suite_built = to_floats};
+    cr_assert_eq(cl_run_execute(&floats, cfg, &as_floats), 0, "%s: %s", ops->name,
+                 cl_error_last());
+    cr_assert_eq(bytes->T, 3);
+    same_run(cfg, bytes, floats, ops->name);
+    cl_run_result_free(bytes);
+    cl_run_result_free(floats);
+    cl_config_free(cfg);
+    cl_test_tmpdir_remove(tmp);
 }

@@ -21,45 +21,12 @@
 
 static char tmp[256]; /* this test's folder, holding the dataset */
 
-static int label_of(int set, int i) { return (3 * i + set) % 10; }
-
-/* <tmp>/<name>: an IDX file of unsigned bytes. */
-static void put_idx(const char *name, int rank, const unsigned *dims, const unsigned char *data,
-                    size_t n)
+/* <tmp>/<sub>; valid until the next call. */
+static const char *sub_dir(const char *sub)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmp, name);
-    size_t len;
-    unsigned char *b = cl_test_idx_bytes(8, rank, dims, data, n, &len);
-    cl_test_write(path, b, len);
-    free(b);
-}
-
-/* <tmp>/<sub>: the four files of an n_train / n_test set of side x side
- * images. */
-static void put_dataset(const char *sub, int n_train, int n_test, int side)
-{
-    char dir[512], name[256];
+    static char dir[512];
     snprintf(dir, sizeof dir, "%s/%s", tmp, sub);
-    cr_assert_eq(mkdir(dir, 0755), 0);
-    const char *im[2] = {"train-images-idx3-ubyte", "t10k-images-idx3-ubyte"};
-    const char *lb[2] = {"train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"};
-    for (int set = 0; set < 2; set++) {
-        int n = set ? n_test : n_train, d = side * side;
-        unsigned char *pix = malloc((size_t)n * d), *lab = malloc((size_t)n);
-        cr_assert(pix && lab);
-        for (int i = 0; i < n; i++) {
-            lab[i] = (unsigned char)label_of(set, i);
-            for (int p = 0; p < d; p++) pix[(size_t)i * d + p] = cl_test_idx_pixel(set, i, p);
-        }
-        unsigned di[3] = {(unsigned)n, (unsigned)side, (unsigned)side}, dl[1] = {(unsigned)n};
-        snprintf(name, sizeof name, "%s/%s", sub, im[set]);
-        put_idx(name, 3, di, pix, (size_t)n * d);
-        snprintf(name, sizeof name, "%s/%s", sub, lb[set]);
-        put_idx(name, 1, dl, lab, (size_t)n);
-        free(pix);
-        free(lab);
-    }
+    return dir;
 }
 
 static float src_x[2][N_TRAIN][D]; /* the dataset as the suites should scale it */
@@ -67,7 +34,7 @@ static float src_x[2][N_TRAIN][D]; /* the dataset as the suites should scale it 
 static void setup(void)
 {
     cl_test_tmpdir_new(tmp, sizeof tmp, "suites");
-    put_dataset("toy", N_TRAIN, N_TEST, SIDE);
+    cl_test_put_dataset(sub_dir("toy"), N_TRAIN, N_TEST, SIDE);
     for (int set = 0; set < 2; set++)
         for (int i = 0; i < (set ? N_TEST : N_TRAIN); i++)
             for (int p = 0; p < D; p++)
@@ -80,13 +47,16 @@ TestSuite(suites, .init = setup, .fini = teardown, .timeout = 60);
 
 /* Builds `suite_name` from <tmp>/<sub> (sub NULL: the family's default
  * folder) with the "key=value" settings in sets (NULL-terminated, may be
- * NULL); returns the family's code. */
+ * NULL), its features decoded for indexing (cl_suite_to_floats); returns
+ * the family's code. */
 static int build_from(cl_suite **s, const char *suite_name, const char *sub, cl_scenario sc,
                       unsigned long seed, const char *const *sets)
 {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/%s", tmp, sub ? sub : "");
-    return cl_test_suite_build(s, suite_name, sub ? dir : NULL, sc, seed, sets, NULL);
+    int rc = cl_test_suite_build(s, suite_name, sub ? dir : NULL, sc, seed, sets, NULL);
+    if (rc == 0) cr_assert_eq(cl_suite_to_floats(*s), 0);
+    return rc;
 }
 
 static cl_suite *build(const char *suite_name, cl_scenario sc, unsigned long seed,
@@ -142,10 +112,49 @@ static void check_split_samples(const cl_task *k, int set, const int *cls, int K
         cr_assert_eq(used[s]++, 0, "task %d uses source %d twice", k->id, s);
         int c = y[i] - lo;
         cr_assert(c >= 0 && c < K, "task %d label %d outside [%d, %d)", k->id, y[i], lo, lo + K);
-        cr_assert_eq(label_of(set, s), cls[c], "label %d is class %d, source is class %d", y[i],
-                     cls[c], label_of(set, s));
+        cr_assert_eq(cl_test_idx_label(set, s), cls[c], "label %d is class %d, source is class %d", y[i],
+                     cls[c], cl_test_idx_label(set, s));
         count[c]++;
     }
+}
+
+/* split-* holds the images' bytes as they are in the file; rows read back
+ * are their exact features (b / 255). Families that transform images hold
+ * floats, read without a copy. cl_suite_to_floats keeps every value. */
+Test(suites, split_holds_bytes_and_reads_features)
+{
+    cl_suite *s;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/toy", tmp);
+    cr_assert_eq(cl_test_suite_build(&s, "split-toy", dir, CL_SCENARIO_CLASS, 1, NULL, NULL), 0,
+                 "%s", cl_error_last());
+    float *rows = malloc(sizeof(float) * N_TRAIN * D), buf[2 * D]; /* (n, D), (2, D) */
+    cr_assert_not_null(rows);
+    for (int t = 0; t < s->n_tasks; t++) {
+        const cl_task *k = &s->tasks[t];
+        cr_assert(!k->train_x && !k->test_x && k->train_u8 && k->test_u8 && k->d == D);
+        for (int set = 0; set < 2; set++) {
+            int n = set ? k->n_test : k->n_train;
+            const unsigned char *b = set ? k->test_u8 : k->train_u8;
+            cl_task_rows(k, set, 0, n, rows);
+            for (int i = 0; i < n; i++) {
+                int src = find_exact(set, rows + (size_t)i * D);
+                cr_assert(src >= 0, "task %d set %d row %d is no source image", t, set, i);
+                for (int p = 0; p < D; p++)
+                    cr_assert_eq(b[(size_t)i * D + p], cl_test_idx_pixel(set, src, p));
+            }
+            cr_assert_eq(cl_task_view(k, set, 1, 2, buf), buf);
+            cr_assert(!memcmp(buf, rows + D, sizeof buf), "task %d set %d: view", t, set);
+        }
+    }
+    cl_task_rows(&s->tasks[1], 0, 0, s->tasks[1].n_train, rows);
+    cr_assert_eq(cl_suite_to_floats(s), 0);
+    const cl_task *k = &s->tasks[1];
+    cr_assert(k->train_x && k->test_x && !k->train_u8 && !k->test_u8);
+    cr_assert(!memcmp(k->train_x, rows, sizeof(float) * k->n_train * D));
+    cr_assert_eq(cl_task_view(k, 0, 3, 2, buf), k->train_x + 3 * D, "floats are read in place");
+    cl_suite_free(s);
+    free(rows);
 }
 
 /* Class and task scenarios number classes globally (task t owns 2t, 2t+1);
@@ -233,8 +242,8 @@ static void read_order(const cl_suite *s, int *order)
     for (int t = 0; t < s->n_tasks; t++)
         for (int i = 0; i < s->tasks[t].n_train; i++) {
             int src = find_exact(0, s->tasks[t].train_x + (size_t)i * D), y = s->tasks[t].train_y[i];
-            cr_assert(order[y] == -1 || order[y] == label_of(0, src), "label %d mixes classes", y);
-            order[y] = label_of(0, src);
+            cr_assert(order[y] == -1 || order[y] == cl_test_idx_label(0, src), "label %d mixes classes", y);
+            order[y] = cl_test_idx_label(0, src);
         }
 }
 
@@ -360,7 +369,7 @@ static void task_permutation(const cl_task *k, int label0, int *perm)
             const float *x = (set ? k->test_x : k->train_x) + (size_t)i * D;
             int s = find_by_hist(set, x);
             cr_assert(s >= 0, "task %d: sample %d is no permutation of a source", k->id, i);
-            cr_assert_eq((set ? k->test_y : k->train_y)[i], label0 + label_of(set, s));
+            cr_assert_eq((set ? k->test_y : k->train_y)[i], label0 + cl_test_idx_label(set, s));
             const float *src = src_x[set][s];
             for (int p = 0; p < D; p++) {
                 if (!started) {
@@ -465,8 +474,8 @@ Test(suites, permuted_deterministic_and_subsets)
 /* Permutations are drawn for 28 x 28; other sizes are refused cleanly. */
 Test(suites, permuted_needs_28x28)
 {
-    put_dataset("small", 20, 10, 10);
-    put_dataset("large", 20, 10, 30);
+    cl_test_put_dataset(sub_dir("small"), 20, 10, 10);
+    cl_test_put_dataset(sub_dir("large"), 20, 10, 30);
     cl_suite *s;
     cr_assert_eq(build_from(&s, "permuted-x", "small", CL_SCENARIO_DOMAIN, 1, NULL), CL_EDATA);
     cr_assert(strstr(cl_error_last(), "28x28"), "%s", cl_error_last());
@@ -504,7 +513,7 @@ static void check_turned(const cl_task *k, int turns, int label0)
             int s = find_exact(set, back);
             cr_assert(s >= 0, "task %d set %d sample %d is not its source turned %d quarter(s)",
                       k->id, set, i, turns);
-            cr_assert_eq((set ? k->test_y : k->train_y)[i], label0 + label_of(set, s));
+            cr_assert_eq((set ? k->test_y : k->train_y)[i], label0 + cl_test_idx_label(set, s));
         }
     }
 }

@@ -68,16 +68,18 @@ const cl_idx_set *cl_idx_stream_set(const cl_idx_stream *s, int test);
 
 /* Where one image goes; an image may have any number of destinations. */
 typedef struct cl_idx_dest {
-    float *x;   /* (rows * cols) receives the image */
+    float *x;          /* (rows * cols) receives the image as features, or */
+    unsigned char *u8; /* (rows * cols) receives its bytes (x NULL, no transform) */
     int set;    /* 0 train, 1 test */
     int sample; /* image index in that set */
     int task;   /* handed to the transform */
 } cl_idx_dest;
 
-/* Reads the train then the test images once, in 64 KiB chunks, scaling each
- * image (cl_idx_scale) into every destination naming it, through
- * fn(ctx, task, ...) when fn is not NULL. Call it at most once. CL_EDATA on
- * a defect of the pixel data (truncation, corrupt gzip, trailing bytes). */
+/* Reads the train then the test images once, in 64 KiB chunks, into every
+ * destination naming each: its bytes as they are, or its features
+ * (cl_task_decode) through fn(ctx, task, ...) when fn is not NULL. Call it
+ * at most once. CL_EDATA on a defect of the pixel data (truncation, corrupt
+ * gzip, trailing bytes). */
 int cl_idx_stream_fill(cl_idx_stream *s, const cl_idx_dest *dests, size_t n,
                        cl_idx_transform fn, const void *ctx);
 
@@ -95,7 +97,5 @@ int cl_idx_build_transformed(cl_suite **out, const char *suite_name, const char 
                              const char *data_dir, gsl_rng *rng, cl_idx_transform fn,
                              const void *ctx, const char *what);
 
-/* Pixel bytes to floats in [0, 1]. */
-void cl_idx_scale(float *dst /* (n) */, const unsigned char *src /* (n) */, size_t n);
 
 #endif

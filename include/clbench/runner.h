@@ -39,6 +39,12 @@ typedef struct cl_run_opts {
     /* Called once the runner is done reading `resume` (applied or refused),
      * before training: the caller may free it then. May be NULL. */
     void (*resume_done)(void *user);
+    /* Called with the suite once it is built, before anything reads it;
+     * may be NULL. It may change how the suite holds its samples, not
+     * their values (tests run a byte-held suite again as floats with
+     * cl_suite_to_floats). A negative CL_E* return stops the run, which
+     * fails with that code. */
+    int (*suite_built)(void *user, cl_suite *s);
 } cl_run_opts;
 
 typedef struct cl_run_result {

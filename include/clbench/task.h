@@ -4,6 +4,7 @@
 #define CLBENCH_TASK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <gsl/gsl_rng.h>
 #include "clbench/params.h"
 
@@ -32,12 +33,24 @@ typedef struct cl_batch {
                                   declares; 0 for the R matrix */
 } cl_batch;
 
+/* How a task holds its inputs. Suites whose features are 8-bit intensities
+ * (split-* over IDX images) keep the bytes, a quarter of the floats'
+ * memory, and decode rows as they are read (cl_task_rows); every feature
+ * read back is the float the suite defines (cl_task_decode). */
+typedef enum cl_task_storage {
+    CL_TASK_FLOATS = 0, /* train_x, test_x */
+    CL_TASK_BYTES = 1   /* train_u8, test_u8 */
+} cl_task_storage;
+
 typedef struct cl_task {
     int id;                     /* 0-based position in the sequence */
     int n_train, n_test;
-    float *train_x;             /* (n_train, d) */
+    int d;                      /* features per sample */
+    float *train_x;             /* (n_train, d), or NULL when held as bytes */
+    unsigned char *train_u8;    /* (n_train, d) bytes, or NULL when held as floats */
     int *train_y;               /* (n_train) */
-    float *test_x;              /* (n_test, d) */
+    float *test_x;              /* (n_test, d), or NULL when held as bytes */
+    unsigned char *test_u8;     /* (n_test, d) bytes, or NULL when held as floats */
     int *test_y;                /* (n_test) */
     int *test_stale_y;          /* (n_test) outdated label per test sample, -1
                                    if none; NULL when the suite has no notion */
@@ -59,13 +72,23 @@ typedef struct cl_suite {
  * the family fills in the samples. */
 int cl_suite_alloc(cl_suite **out, const char *name, cl_scenario sc,
                    int n_tasks, int d, int n_classes);
-/* Allocates the sample arrays of one task. */
-int cl_task_alloc(cl_task *t, int n_train, int n_test, int d, int n_classes,
-                  bool stale);
+/* Allocates the sample arrays of one task, its inputs held as `storage`
+ * says; stale adds test_stale_y. */
+int cl_task_alloc(cl_task *t, int n_train, int n_test, int d, bool stale,
+                  cl_task_storage storage);
 void cl_suite_free(cl_suite *s);
 
-/* Bytes of the training and test samples of tasks [0, upto). */
-size_t cl_suite_bytes(const cl_suite *s, int upto);
+/* Rows [row, row + n) of task t's training (test = 0) or test (test = 1)
+ * inputs, as floats, into out (n, d). */
+void cl_task_rows(const cl_task *t, int test, int row, int n, float *out);
+/* The same rows without a copy where the task holds floats: a pointer into
+ * the task, else `buf` (n, d) filled by cl_task_rows. */
+const float *cl_task_view(const cl_task *t, int test, int row, int n, float *buf);
+/* Makes every task of s hold its inputs as floats, the same values. */
+int cl_suite_to_floats(cl_suite *s);
+/* The feature an 8-bit intensity b stands for: (float)b / 255.0f, a
+ * division (b * (1.0f / 255) is one ulp off for half the values). */
+void cl_task_decode(float *dst /* (n) */, const unsigned char *src /* (n) */, size_t n);
 
 typedef struct cl_suite_family {
     int version;          /* CL_SUITE_FAMILY_VERSION */
