@@ -111,6 +111,12 @@ void cl_task_rows(const cl_task *t, int test, int row, int n, float *out)
         cl_task_decode(out, (test ? t->test_u8 : t->train_u8) + off, len);
 }
 
+size_t cl_task_train_bytes(const cl_task *t)
+{
+    size_t per = (size_t)t->d * (t->train_x ? sizeof(float) : 1) + sizeof(int);
+    return (size_t)t->n_train * per;
+}
+
 const float *cl_task_view(const cl_task *t, int test, int row, int n, float *buf)
 {
     const float *x = test ? t->test_x : t->train_x;

@@ -50,7 +50,7 @@ static int joint_task_begin(void *ctx, cl_model *net, const cl_task *t)
     CL_ASSERT(j->n_seen < j->env.n_tasks);
     j->seen[j->n_seen++] = t;
     j->total += t->n_train;
-    j->bytes += (size_t)t->n_train * ((size_t)j->env.d * sizeof(float) + sizeof(int));
+    j->bytes += cl_task_train_bytes(t);
     return 0;
 }
 

@@ -393,8 +393,7 @@ typedef struct fill_ctx {
     size_t d;
     int rows, cols;
     float *tmp;          /* (d) one scaled image */
-    cl_idx_transform fn;
-    const void *ctx;
+    const cl_idx_view *view;
 } fill_ctx;
 
 static int fill_chunk(void *ctx, size_t first, size_t count, const unsigned char *pix)
@@ -403,13 +402,16 @@ static int fill_chunk(void *ctx, size_t first, size_t count, const unsigned char
     for (size_t i = 0; i < count; i++) {
         const unsigned char *img = pix + i * c->d;
         size_t a = c->start[first + i], b = c->start[first + i + 1];
-        if (a < b && c->fn) cl_task_decode(c->tmp, img, c->d);
+        const cl_idx_view *v = c->view;
+        if (a < b && v && v->floats) cl_task_decode(c->tmp, img, c->d);
         for (size_t k = a; k < b; k++) {
             const cl_idx_dest *e = &c->dests[c->order[k]];
-            if (e->u8)
+            if (e->u8 && v && v->bytes)
+                v->bytes(v->ctx, e->task, c->rows, c->cols, img, e->u8);
+            else if (e->u8)
                 memcpy(e->u8, img, c->d);
-            else if (c->fn)
-                c->fn(c->ctx, e->task, c->rows, c->cols, c->tmp, e->x);
+            else if (v && v->floats)
+                v->floats(v->ctx, e->task, c->rows, c->cols, c->tmp, e->x);
             else
                 cl_task_decode(e->x, img, c->d);
         }
@@ -418,8 +420,9 @@ static int fill_chunk(void *ctx, size_t first, size_t count, const unsigned char
 }
 
 int cl_idx_stream_fill(cl_idx_stream *s, const cl_idx_dest *dests, size_t n,
-                       cl_idx_transform fn, const void *ctx)
+                       const cl_idx_view *view)
 {
+    CL_ASSERT(!view || !view->bytes != !view->floats);
     CL_ASSERT(s->im[0].f && s->im[1].f);
     size_t nimg = (size_t)s->set[0].n + (size_t)s->set[1].n;
     size_t d = (size_t)s->set[0].rows * s->set[0].cols;
@@ -430,7 +433,7 @@ int cl_idx_stream_fill(cl_idx_stream *s, const cl_idx_dest *dests, size_t n,
     int rc = start && order && tmp ? 0 : cl_error_set(CL_ENOMEM, "out of memory");
     for (size_t k = 0; rc == 0 && k < n; k++) {
         CL_ASSERT(dests[k].sample >= 0 && dests[k].sample < s->set[dests[k].set != 0].n);
-        CL_ASSERT(!dests[k].u8 != !dests[k].x && (!dests[k].u8 || !fn));
+        CL_ASSERT(!dests[k].u8 != !dests[k].x);
         start[(dests[k].set ? (size_t)s->set[0].n : 0) + (size_t)dests[k].sample + 1]++;
     }
     for (size_t i = 0; rc == 0 && i < nimg; i++) start[i + 1] += start[i];
@@ -446,7 +449,7 @@ int cl_idx_stream_fill(cl_idx_stream *s, const cl_idx_dest *dests, size_t n,
     }
     for (int set = 0; rc == 0 && set < 2; set++) {
         fill_ctx c = {dests, order, start + (set ? s->set[0].n : 0), d, s->set[set].rows,
-                      s->set[set].cols, tmp, fn, ctx};
+                      s->set[set].cols, tmp, view};
         rc = img_stream(&s->im[set], fill_chunk, &c);
     }
     free(start);
@@ -474,11 +477,12 @@ static int subset(const cl_idx_set *s, int n, int *idx, gsl_rng *rng)
 
 /* Where samples idx[0..n) of `set` go in task t (x, y), with their labels. */
 static void plan_view(const cl_idx_set *s, int set, const int *idx, int n, int t, int label0,
-                      float *x, int *y, cl_idx_dest *dest)
+                      float *x, unsigned char *u8, int *y, cl_idx_dest *dest)
 {
     size_t d = (size_t)s->rows * s->cols;
     for (int i = 0; i < n; i++) {
-        dest[i] = (cl_idx_dest){x + (size_t)i * d, NULL, set, idx[i], t};
+        dest[i] = (cl_idx_dest){x ? x + (size_t)i * d : NULL, u8 ? u8 + (size_t)i * d : NULL,
+                                set, idx[i], t};
         y[i] = label0 + s->label[idx[i]];
     }
 }
@@ -488,8 +492,8 @@ static void plan_view(const cl_idx_set *s, int set, const int *idx, int n, int t
  * drew it. */
 int cl_idx_build_transformed(cl_suite **out, const char *suite_name, const char *name,
                              int T, int n_train, int n_test, cl_scenario sc,
-                             const char *data_dir, gsl_rng *rng, cl_idx_transform fn,
-                             const void *ctx, const char *what)
+                             const char *data_dir, gsl_rng *rng, const cl_idx_view *view,
+                             const char *what)
 {
     *out = NULL;
     cl_idx_stream *src;
@@ -507,18 +511,20 @@ int cl_idx_build_transformed(cl_suite **out, const char *suite_name, const char 
     for (int t = 0; rc == 0 && t < T; t++) {
         cl_task *task = &(*out)->tasks[t];
         int label0 = sc == CL_SCENARIO_TASK ? 10 * t : 0;
-        rc = cl_task_alloc(task, ntr, nte, d, false, CL_TASK_FLOATS);
+        rc = cl_task_alloc(task, ntr, nte, d, false, view->bytes ? CL_TASK_BYTES : CL_TASK_FLOATS);
         if (rc) break;
         subset(train, n_train, idx, rng);
-        plan_view(train, 0, idx, ntr, t, label0, task->train_x, task->train_y, dest + nd);
+        plan_view(train, 0, idx, ntr, t, label0, task->train_x, task->train_u8, task->train_y,
+                  dest + nd);
         nd += (size_t)ntr;
         subset(test, n_test, idx, rng);
-        plan_view(test, 1, idx, nte, t, label0, task->test_x, task->test_y, dest + nd);
+        plan_view(test, 1, idx, nte, t, label0, task->test_x, task->test_u8, task->test_y,
+                  dest + nd);
         nd += (size_t)nte;
         for (int c = 0; c < 10; c++) task->classes[label0 + c] = 1;
     }
     free(idx);
-    if (rc == 0) rc = cl_idx_stream_fill(src, dest, nd, fn, ctx);
+    if (rc == 0) rc = cl_idx_stream_fill(src, dest, nd, view);
     if (rc == 0)
         snprintf((*out)->recipe, sizeof (*out)->recipe,
                  "%s: %d tasks, %s; pixels / 255; %d train / %d test per task", name, T, what,

@@ -22,13 +22,15 @@ typedef struct perms {
     int *perm; /* (T, d) pixel source index of each output pixel */
 } perms;
 
-static void permute(const void *ctx, int t, int rows, int cols, const float *src, float *dst)
+/* Moves bytes: the tasks keep the images as bytes. */
+static void permute(const void *ctx, int t, int rows, int cols, const unsigned char *src,
+                    unsigned char *dst)
 {
     const perms *p = ctx;
     if (rows * cols != p->d) {
         /* Refused once built (permuted_build); until then never index
          * outside an image of another size. */
-        memcpy(dst, src, (size_t)rows * cols * sizeof *dst);
+        memcpy(dst, src, (size_t)rows * cols);
         return;
     }
     const int *pt = p->perm + (size_t)t * p->d;
@@ -51,7 +53,8 @@ static int permuted_build(cl_suite **out, const char *suite_name, const cl_param
     int rc = cl_idx_build_transformed(out, suite_name, suite_name + strlen("permuted-"), T,
                                       (int)cl_params_int(p, "train_per_task"),
                                       (int)cl_params_int(p, "test_per_task"), sc, data_dir, rng,
-                                      permute, &ps, "fixed random pixel permutations");
+                                      &(cl_idx_view){.bytes = permute, .ctx = &ps},
+                                      "fixed random pixel permutations");
     if (rc == 0 && (*out)->d != ps.d) {
         rc = cl_error_set(CL_EDATA, "suite %s: images have %d pixels; permuted suites need 28x28",
                           suite_name, (*out)->d);

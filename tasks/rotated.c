@@ -60,7 +60,7 @@ static int rotated_build(cl_suite **out, const char *suite_name, const cl_params
                                     (int)cl_params_int(p, "tasks"),
                                     (int)cl_params_int(p, "train_per_task"),
                                     (int)cl_params_int(p, "test_per_task"), sc, data_dir, rng,
-                                    rotate, &step, what);
+                                    &(cl_idx_view){.floats = rotate, .ctx = &step}, what);
 }
 
 const cl_suite_family cl_suite_rotated = {

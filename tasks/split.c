@@ -91,7 +91,7 @@ static int split_build(cl_suite **out, const char *suite_name, const cl_params *
         for (int k = 0; k < K; k++) task->classes[label0 < 0 ? k : label0 + k] = 1;
     }
     free(idx);
-    if (rc == 0) rc = cl_idx_stream_fill(src, dest, nd, NULL, NULL);
+    if (rc == 0) rc = cl_idx_stream_fill(src, dest, nd, NULL);
     if (rc == 0) {
         char classes[64] = "";
         for (int c = 0, off = 0; c < T * K; c++)

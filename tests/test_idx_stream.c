@@ -333,8 +333,9 @@ Test(idx_stream, transformed_matches_the_reference)
             gsl_rng *rng = suite_rng(3 + c);
             cl_suite *s;
             cr_assert_eq(cl_idx_build_transformed(&s, "shifted-toy", "toy", 3, sizes[c][0],
-                                                  sizes[c][1], (cl_scenario)sc, dir, rng, shift,
-                                                  &step, "shifted"), 0, "%s", cl_error_last());
+                                                  sizes[c][1], (cl_scenario)sc, dir, rng,
+                                                  &(cl_idx_view){.floats = shift, .ctx = &step},
+                                                  "shifted"), 0, "%s", cl_error_last());
             gsl_rng *rrng = suite_rng(3 + c);
             cl_suite *ref = ref_transformed(dir, 3, sizes[c][0], sizes[c][1], (cl_scenario)sc, rrng,
                                             shift, &step);
@@ -428,7 +429,7 @@ Test(idx_stream, fill_any_number_of_destinations)
     cl_idx_dest dest[5] = {{x, NULL, 1, N_TEST - 1, 0}, {x + D, NULL, 0, 499, 0},
                            {x + 2 * D, NULL, 0, 83, 0}, {x + 3 * D, NULL, 0, 499, 0},
                            {x + 4 * D, NULL, 1, 0, 0}};
-    cr_assert_eq(cl_idx_stream_fill(src, dest, 5, NULL, NULL), 0, "%s", cl_error_last());
+    cr_assert_eq(cl_idx_stream_fill(src, dest, 5, NULL), 0, "%s", cl_error_last());
     for (int k = 0; k < 5; k++)
         for (int p = 0; p < D; p++)
             cr_assert_eq(x[k * D + p], (float)pixel_of(dest[k].set, dest[k].sample, p) / 255.0f,
@@ -439,7 +440,7 @@ Test(idx_stream, fill_any_number_of_destinations)
     const char *bad = put_dataset("cut");
     put_file(bad, "t10k-images-idx3-ubyte", 1, 3, &(defect){.cut = 1});
     cr_assert_eq(cl_idx_stream_open(&src, "toy", bad), 0, "%s", cl_error_last());
-    cr_assert_eq(cl_idx_stream_fill(src, NULL, 0, NULL, NULL), CL_EDATA);
+    cr_assert_eq(cl_idx_stream_fill(src, NULL, 0, NULL), CL_EDATA);
     cr_assert(strstr(cl_error_last(), "needs 101920 bytes, file has 101919"), "%s", cl_error_last());
     cl_idx_stream_free(src);
     cl_idx_stream_free(NULL);

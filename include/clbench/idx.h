@@ -51,6 +51,18 @@ int cl_idx_load_dataset(cl_idx_set **train, cl_idx_set **test, const char *name,
  * different views (permuted, rotated): src and dst are (rows * cols). */
 typedef void (*cl_idx_transform)(const void *ctx, int task, int rows, int cols,
                                  const float *src, float *dst);
+/* The same over the image's bytes, for transforms that only move pixels
+ * (permutations): the tasks then keep bytes, a quarter of the floats. */
+typedef void (*cl_idx_transform_u8)(const void *ctx, int task, int rows, int cols,
+                                    const unsigned char *src, unsigned char *dst);
+
+/* How a family shows an image to task t: through exactly one of bytes or
+ * floats, with ctx handed to it. */
+typedef struct cl_idx_view {
+    cl_idx_transform_u8 bytes;
+    cl_idx_transform floats;
+    const void *ctx;
+} cl_idx_view;
 
 /* A dataset opened for building suites without holding its pixels: the
  * labels are in memory, the images are read once, by cl_idx_stream_fill,
@@ -69,19 +81,20 @@ const cl_idx_set *cl_idx_stream_set(const cl_idx_stream *s, int test);
 /* Where one image goes; an image may have any number of destinations. */
 typedef struct cl_idx_dest {
     float *x;          /* (rows * cols) receives the image as features, or */
-    unsigned char *u8; /* (rows * cols) receives its bytes (x NULL, no transform) */
+    unsigned char *u8; /* (rows * cols) receives its bytes (x NULL) */
     int set;    /* 0 train, 1 test */
     int sample; /* image index in that set */
     int task;   /* handed to the transform */
 } cl_idx_dest;
 
 /* Reads the train then the test images once, in 64 KiB chunks, into every
- * destination naming each: its bytes as they are, or its features
- * (cl_task_decode) through fn(ctx, task, ...) when fn is not NULL. Call it
- * at most once. CL_EDATA on a defect of the pixel data (truncation, corrupt
- * gzip, trailing bytes). */
+ * destination naming each: byte destinations get the bytes, through
+ * view->bytes when there is a view; float destinations get the features
+ * (cl_task_decode), through view->floats when there is a view. view may be
+ * NULL (images as they are). Call it at most once. CL_EDATA on a defect of
+ * the pixel data (truncation, corrupt gzip, trailing bytes). */
 int cl_idx_stream_fill(cl_idx_stream *s, const cl_idx_dest *dests, size_t n,
-                       cl_idx_transform fn, const void *ctx);
+                       const cl_idx_view *view);
 
 /* Indices of the samples of `s` with label c, in a seeded random order:
  * idx (s->n) receives them, the count is returned. */
@@ -89,13 +102,14 @@ int cl_idx_class_indices(const cl_idx_set *s, int c, int *idx, gsl_rng *rng);
 
 /* Builds T tasks over dataset `name`, each a seeded random subset of the
  * train and test sets (n_train / n_test samples; 0 = all) seen through
- * fn(ctx, t, ...). Labels: the digit in the domain scenario; 10 t + digit
- * with the task's mask in the task scenario. `what` describes the transform
- * in the recipe. */
+ * view (task t's images through view->bytes(ctx, t, ...), held as bytes, or
+ * view->floats, held as floats). Labels: the digit in the domain scenario;
+ * 10 t + digit with the task's mask in the task scenario. `what` describes
+ * the transform in the recipe. */
 int cl_idx_build_transformed(cl_suite **out, const char *suite_name, const char *name,
                              int T, int n_train, int n_test, cl_scenario sc,
-                             const char *data_dir, gsl_rng *rng, cl_idx_transform fn,
-                             const void *ctx, const char *what);
+                             const char *data_dir, gsl_rng *rng, const cl_idx_view *view,
+                             const char *what);
 
 
 #endif

@@ -84,6 +84,8 @@ void cl_task_rows(const cl_task *t, int test, int row, int n, float *out);
 /* The same rows without a copy where the task holds floats: a pointer into
  * the task, else `buf` (n, d) filled by cl_task_rows. */
 const float *cl_task_view(const cl_task *t, int test, int row, int n, float *buf);
+/* Bytes task t's training samples take as held: inputs and labels. */
+size_t cl_task_train_bytes(const cl_task *t);
 /* Makes every task of s hold its inputs as floats, the same values. */
 int cl_suite_to_floats(cl_suite *s);
 /* The feature an 8-bit intensity b stands for: (float)b / 255.0f, a
