@@ -29,7 +29,7 @@ strategies' clbench defaults (not bit-equal: its own seeds and sampling):
             0.001) per query; anytime points use the plain network
   joint     every batch drawn from the union of the tasks seen so far
 
-usage: /usr/bin/python3 e2e_torch.py STRATEGY STEPS BATCH TEST_PER_CLASS SAMPLES
+usage: /usr/bin/python3 e2e_torch.py STRATEGY STEPS BATCH TEST_PER_CLASS SAMPLES [THREADS]
 Prints "key value" lines: acc (final mean accuracy) and the seconds spent."""
 import copy
 import math
@@ -315,8 +315,9 @@ def main():
     name, steps, BATCH, test_per_class, samples = (sys.argv[1], int(sys.argv[2]),
                                                    int(sys.argv[3]), int(sys.argv[4]),
                                                    int(sys.argv[5]))
+    threads = int(sys.argv[6]) if len(sys.argv) > 6 else 1
     t0 = time.perf_counter()
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     np.random.seed(0)
     tasks = split(test_per_class)
