@@ -2,8 +2,9 @@
 the same work done by clbench and by its peer (PyTorch, OpenBLAS sgemm,
 FAISS) in this run, one right after the other, so both see the same machine
 load. Throughput rows keep the best of several interleaved repetitions (a
-shared machine only ever slows a repetition down); the end-to-end rows are
-one run of each. The load average is printed with every row.
+shared machine only ever slows a repetition down), as do the single-thread
+end-to-end rows (two rounds); the 2-thread end-to-end total is one run of
+each. The load average is printed with every row.
 
 usage: /usr/bin/python3 bench/run.py BUILD_DIR [--rows mlp,fisher,knn,episodic,e2e]
        [--rounds N] [--quick] [--e2e-steps N] [--e2e-batch B]

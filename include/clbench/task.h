@@ -34,9 +34,9 @@ typedef struct cl_batch {
 } cl_batch;
 
 /* How a task holds its inputs. Suites whose features are 8-bit intensities
- * (split-* over IDX images) keep the bytes, a quarter of the floats'
- * memory, and decode rows as they are read (cl_task_rows); every feature
- * read back is the float the suite defines (cl_task_decode). */
+ * (split-* and permuted-* over IDX images) keep the bytes, a quarter of the
+ * floats' memory, and decode rows as they are read (cl_task_rows); every
+ * feature read back is the float the suite defines (cl_task_decode). */
 typedef enum cl_task_storage {
     CL_TASK_FLOATS = 0, /* train_x, test_x */
     CL_TASK_BYTES = 1   /* train_u8, test_u8 */
