@@ -95,10 +95,13 @@ void cl_suite_free(cl_suite *s)
     free(s);
 }
 
-CL_HOT void cl_task_decode(float *dst, const unsigned char *src, size_t n)
+/* Static: clang emits no dispatcher for an exported target_clones function. */
+CL_HOT static void decode(float *dst, const unsigned char *src, size_t n)
 {
     for (size_t i = 0; i < n; i++) dst[i] = (float)src[i] / 255.0f;
 }
+
+void cl_task_decode(float *dst, const unsigned char *src, size_t n) { decode(dst, src, n); }
 
 void cl_task_rows(const cl_task *t, int test, int row, int n, float *out)
 {
