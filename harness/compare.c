@@ -130,12 +130,18 @@ static int find_new_diverged(cl_compare_cell *e, const cl_runset *bs, const cl_r
     for (int i = 0; i < kc->n; i++) {
         const cl_run_doc *r = &cs->runs[kc->runs[i]];
         if (is_ok(r)) continue;
-        int base_ok = e->nb_ok == e->nb_runs;
+        /* The baseline's runs of this seed (a merged results folder can
+         * hold more than one): new only if every one of them was ok; a
+         * seed the baseline lacks is new if all its runs were ok. */
+        int has_seed = 0, seed_ok = 1;
         for (int j = 0; j < kb->n; j++) {
             const cl_run_doc *q = &bs->runs[kb->runs[j]];
-            if (q->seed == r->seed) base_ok = is_ok(q);
+            if (q->seed != r->seed) continue;
+            has_seed = 1;
+            seed_ok &= is_ok(q);
         }
-        if (base_ok) e->new_diverged[e->n_new_diverged++] = r->seed;
+        if (has_seed ? seed_ok : e->nb_ok == e->nb_runs)
+            e->new_diverged[e->n_new_diverged++] = r->seed;
     }
     return 0;
 }

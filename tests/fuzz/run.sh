@@ -5,7 +5,8 @@
 # OUT/bin/fuzz_NAME is the target. It reads tests/fuzz/corpus/NAME and
 # tests/fuzz/regressions/NAME but writes new inputs only to OUT/corpus/NAME
 # (libFuzzer adds units to its first corpus folder only), so the repository
-# is never modified. Crashing inputs land in OUT/crashes/NAME/; the full log
+# is never modified. SECONDS 0 replays the seeds and regressions once
+# without mutating them: deterministic, for CI. Crashing inputs land in OUT/crashes/NAME/; the full log
 # is OUT/logs/NAME.log. Exits 1 if any target crashed, leaked or timed out.
 set -u
 out=$1 secs=$2
@@ -21,11 +22,17 @@ for name in "$@"; do
     [ -d "$regs" ] || regs=""
     dict=""
     [ -f "tests/fuzz/$name.dict" ] && dict="-dict=tests/fuzz/$name.dict"
-    echo "fuzz: $name for ${secs}s (log: $log)"
+    if [ "$secs" -eq 0 ]; then
+        limit="-runs=0"
+        echo "fuzz: $name, seeds and regressions once (log: $log)"
+    else
+        limit="-max_total_time=$secs"
+        echo "fuzz: $name for ${secs}s (log: $log)"
+    fi
     # -timeout: one input taking 10 s is a hang worth reporting.
     # -rss_limit_mb: the machine has room; an input needing more is a bug.
     # shellcheck disable=SC2086
-    "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    "$bin" $limit -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$out/crashes/$name/" $dict \
         "$out/corpus/$name" "$seeds" $regs >"$log" 2>&1
     rc=$?
