@@ -48,9 +48,9 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/obj/tests/%.o: CPPFLAGS += -DCL_TEST_BIN='"$(BUILD)/clbench"'
 
 # The hot elementwise loops (optimiser, backward passes, knn distances,
-# episodic adaptation, decoding byte-held inputs) vectorise only at -O3, sqrtf only without errno and
-# compare-and-select only without trapping math (nothing reads FP exception
-# flags). No reassociation: every value is as at -O2 (tests/test_model.c
+# episodic adaptation, EWC penalties, decoding byte-held inputs) vectorise
+# only at -O3, sqrtf only without errno and compare-and-select only without
+# trapping math (nothing reads FP exception flags). No reassociation: every value is as at -O2 (tests/test_model.c
 # checks the optimiser bit for bit). They rebuild when these flags change.
 HOT_OBJ := $(addprefix $(BUILD)/obj/,harness/model.o harness/knn.o harness/adapt.o \
                                   harness/task.o strategies/ewc.o)

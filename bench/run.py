@@ -183,8 +183,9 @@ def episodic_rows(t, b, quick):
 
 
 def e2e_run(b, s, steps, batch, threads, out):
-    """One strategy end to end on both sides: clbench's wall s, peak RSS
-    bytes, final acc and ledger MiB, then PyTorch's wall s, peak RSS, acc."""
+    """One strategy end to end on both sides: for clbench, then PyTorch, a
+    dict of wall (s), rss (peak bytes), acc (final) and, for clbench, held
+    (the strategy's ledger, MiB)."""
     tpc, samples = E2E_TEST_PER_CLASS, E2E_FISHER_SAMPLES
     res, cw, crss = timed([f"{b}/clbench", "--suite", "split-fmnist", "--scenario", "class",
                            "--strategy", s, "--seed", "0", "--set", f"train.steps={steps}",
@@ -196,17 +197,20 @@ def e2e_run(b, s, steps, batch, threads, out):
     out, pw, prss = timed([PY, f"{HERE}/e2e_torch.py", s, str(steps), str(batch), str(tpc),
                            str(samples), str(threads)], cwd=HERE)
     pacc = float(dict(line.split(" ", 1) for line in out.splitlines())["acc"])
-    return cw, crss, res["metrics"]["acc"], res["ledger"]["extra_bytes"] / 2**20, pw, prss, pacc
+    return ({"wall": cw, "rss": crss, "acc": res["metrics"]["acc"],
+             "held": res["ledger"]["extra_bytes"] / 2**20},
+            {"wall": pw, "rss": prss, "acc": pacc})
 
 
 def e2e_best(b, s, steps, batch, threads, out, rounds):
-    """e2e_run `rounds` times, interleaved: the best wall time of each side,
-    the largest peak RSS."""
+    """e2e_run `rounds` times, interleaved: each side's best wall time and
+    largest peak RSS."""
     best = None
     for _ in range(rounds):
-        r = e2e_run(b, s, steps, batch, threads, out)
-        best = r if best is None else (min(best[0], r[0]), max(best[1], r[1]), r[2], r[3],
-                                       min(best[4], r[4]), max(best[5], r[5]), r[6])
+        sides = e2e_run(b, s, steps, batch, threads, out)
+        best = sides if best is None else tuple(
+            dict(new, wall=min(old["wall"], new["wall"]), rss=max(old["rss"], new["rss"]))
+            for old, new in zip(best, sides))
     return best
 
 
@@ -220,39 +224,43 @@ def e2e_rows(t, b, quick, steps, batch, rounds):
     data = (60000 + 10 * tpc) * (784 * 4 + 4)
     budget = data + 64 * 2**20
     mib = 2**20
+    peer = "PyTorch script, DataLoader"
     with tempfile.TemporaryDirectory() as tmp:
         for threads in (1, 2):
-            tot = [0.0, 0.0, 0, 0]
+            wall, rss = [0.0, 0.0], [0, 0]
             for s in STRATEGIES:
                 lavg = load()
-                cw, crss, cacc, keeps, pw, prss, pacc = e2e_best(b, s, steps, batch, threads, tmp,
-                                                                 rounds if threads == 1 else 1)
-                log(f"e2e {s}, {threads} thread(s): {cw:.1f} s {crss / mib:.0f} MiB vs "
-                    f"{pw:.1f} s {prss / mib:.0f} MiB")
-                tot = [tot[0] + cw, tot[1] + pw, max(tot[2], crss), max(tot[3], prss)]
+                c, p = e2e_best(b, s, steps, batch, threads, tmp, rounds if threads == 1 else 1)
+                log(f"e2e {s}, {threads} thread(s): {c['wall']:.1f} s {c['rss'] / mib:.0f} MiB "
+                    f"vs {p['wall']:.1f} s {p['rss'] / mib:.0f} MiB")
+                wall = [wall[0] + c["wall"], wall[1] + p["wall"]]
+                rss = [max(rss[0], c["rss"]), max(rss[1], p["rss"])]
                 if threads != 1:
                     continue
-                held = f"; strategy memory per its ledger {keeps:.0f} MiB" if keeps >= 1 else ""
-                t.add(f"end to end, {s}: wall time, peak RSS (final acc: clbench {cacc:.3f}, "
-                      f"PyTorch {pacc:.3f}{held})", 1, f"{cw:.1f} s, {crss / mib:.0f} MiB",
-                      f"{pw:.1f} s, {prss / mib:.0f} MiB", "PyTorch script, DataLoader",
-                      ratio(pw / cw), "-", None, lavg)
-            r, lavg = tot[1] / tot[0], load()
+                held = (f"; strategy memory per its ledger {c['held']:.0f} MiB"
+                        if c["held"] >= 1 else "")
+                t.add(f"end to end, {s}: wall time, peak RSS (final acc: clbench "
+                      f"{c['acc']:.3f}, PyTorch {p['acc']:.3f}{held})", 1,
+                      f"{c['wall']:.1f} s, {c['rss'] / mib:.0f} MiB",
+                      f"{p['wall']:.1f} s, {p['rss'] / mib:.0f} MiB", peer,
+                      ratio(p["wall"] / c["wall"]), "-", None, lavg)
+            r, lavg = wall[1] / wall[0], load()
             t.add("end to end, all six strategies: sum of wall times", threads,
-                  f"{tot[0]:.1f} s", f"{tot[1]:.1f} s", "PyTorch script, DataLoader", ratio(r),
-                  ">= 5x", r >= 5, lavg)
+                  f"{wall[0]:.1f} s", f"{wall[1]:.1f} s", peer, ratio(r), ">= 5x", r >= 5, lavg)
             if threads == 1:
                 t.add("end to end, all six strategies: largest peak RSS", 1,
-                      f"{tot[2] / mib:.0f} MiB", f"{tot[3] / mib:.0f} MiB",
-                      "PyTorch script, DataLoader", f"{tot[3] / tot[2]:.1f}x less",
-                      f"<= {budget / mib:.0f} MiB (dataset + 64)", tot[2] <= budget, lavg)
+                      f"{rss[0] / mib:.0f} MiB", f"{rss[1] / mib:.0f} MiB", peer,
+                      f"{rss[1] / rss[0]:.1f}x less",
+                      f"<= {budget / mib:.0f} MiB (dataset + 64)", rss[0] <= budget, lavg)
     return (f"End to end: split-fmnist, class scenario, seed 0, {steps} steps of batch {batch} per "
             f"task, Adam reset per task, evaluation at task ends only (R on {tpc} test images "
             f"per class, anytime point on 1000 per task), EWC Fisher on {samples} samples, "
             f"other strategy settings at clbench's defaults, both sides at the row's thread "
-            f"count, best of {rounds} interleaved runs at 1 thread, one at 2; the dataset is {data / mib:.0f} MiB as floats (as the PyTorch script "
-            f"holds it; clbench keeps its images as bytes, {60000 + 10 * tpc} x 788 bytes = "
+            f"count, best of {rounds} interleaved runs at 1 thread, one at 2; the dataset is "
+            f"{data / mib:.0f} MiB as floats (as the PyTorch script holds it; clbench keeps its "
+            f"images as bytes, {60000 + 10 * tpc} x 788 bytes = "
             f"{(60000 + 10 * tpc) * 788 / mib:.0f} MiB).")
+
 
 def machine():
     cpu = "unknown CPU"

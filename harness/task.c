@@ -103,11 +103,14 @@ CL_HOT static void decode(float *dst, const unsigned char *src, size_t n)
 
 void cl_task_decode(float *dst, const unsigned char *src, size_t n) { decode(dst, src, n); }
 
+/* The set's floats, or NULL when it holds bytes. */
+static const float *floats_of(const cl_task *t, int test) { return test ? t->test_x : t->train_x; }
+
 void cl_task_rows(const cl_task *t, int test, int row, int n, float *out)
 {
     CL_ASSERT(row >= 0 && n >= 0 && row + n <= (test ? t->n_test : t->n_train));
     size_t off = (size_t)row * (size_t)t->d, len = (size_t)n * (size_t)t->d;
-    const float *x = test ? t->test_x : t->train_x;
+    const float *x = floats_of(t, test);
     if (x)
         memcpy(out, x + off, len * sizeof *out);
     else
@@ -122,7 +125,7 @@ size_t cl_task_train_bytes(const cl_task *t)
 
 const float *cl_task_view(const cl_task *t, int test, int row, int n, float *buf)
 {
-    const float *x = test ? t->test_x : t->train_x;
+    const float *x = floats_of(t, test);
     if (x) return x + (size_t)row * (size_t)t->d;
     cl_task_rows(t, test, row, n, buf);
     return buf;

@@ -399,10 +399,10 @@ typedef struct fill_ctx {
 static int fill_chunk(void *ctx, size_t first, size_t count, const unsigned char *pix)
 {
     const fill_ctx *c = ctx;
+    const cl_idx_view *v = c->view;
     for (size_t i = 0; i < count; i++) {
         const unsigned char *img = pix + i * c->d;
         size_t a = c->start[first + i], b = c->start[first + i + 1];
-        const cl_idx_view *v = c->view;
         if (a < b && v && v->floats) cl_task_decode(c->tmp, img, c->d);
         for (size_t k = a; k < b; k++) {
             const cl_idx_dest *e = &c->dests[c->order[k]];

@@ -76,7 +76,8 @@ unsigned char cl_test_idx_pixel(int set, int i, int p);
 unsigned char *cl_test_idx_bytes(int type, int rank, const unsigned *dims,
                                  const unsigned char *data, size_t n_data, size_t *len);
 
-/* Label of image i of set: (3 i + set) mod 10, every class in turn. */
+/* Label of image i of set: (3 i + set) mod 10, cycling through all ten
+ * classes (3 is coprime with 10). */
 unsigned char cl_test_idx_label(int set, int i);
 /* Makes folder dir holding the four plain IDX files of a dataset of
  * n_train and n_test side x side images (cl_test_idx_pixel) and labels

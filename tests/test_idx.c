@@ -26,9 +26,6 @@ TestSuite(idx_cli, .init = make_tmp, .fini = remove_tmp, .timeout = 60);
 #define N_TRAIN 300 /* 30 per class */
 #define N_TEST 100  /* 10 per class */
 
-/* Labels cycle through all ten classes: 3 is coprime with 10. */
-static unsigned char label_of(int set, int i) { return (unsigned char)((3 * i + set) % 10); }
-
 static unsigned char *images_bytes(int set, int n, int rows, int cols, size_t *len)
 {
     unsigned char *pix = malloc((size_t)n * rows * cols);
@@ -46,7 +43,7 @@ static unsigned char *labels_bytes(int set, int n, size_t *len)
 {
     unsigned char lab[1000];
     cr_assert(n <= 1000);
-    for (int i = 0; i < n; i++) lab[i] = label_of(set, i);
+    for (int i = 0; i < n; i++) lab[i] = cl_test_idx_label(set, i);
     unsigned dims[1] = {(unsigned)n};
     return cl_test_idx_bytes(8, 1, dims, lab, (size_t)n, len);
 }
@@ -125,7 +122,7 @@ static void check_set(const cl_idx_set *s, int set, int n)
     cr_assert_eq(s->rows, SIDE);
     cr_assert_eq(s->cols, SIDE);
     for (int i = 0; i < n; i++) {
-        cr_assert_eq(s->label[i], label_of(set, i), "label %d", i);
+        cr_assert_eq(s->label[i], cl_test_idx_label(set, i), "label %d", i);
         for (int p = 0; p < D; p++)
             cr_assert_eq(s->pix[(size_t)i * D + p], cl_test_idx_pixel(set, i, p),
                          "image %d pixel %d", i, p);
