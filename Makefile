@@ -28,7 +28,9 @@ CFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -MMD -MP $(SANFLAGS) $(PKG_CFL
 LDFLAGS  := $(SANFLAGS)
 LDLIBS   := $(PKG_LIBS) -lm
 
-LIB_SRC  := $(sort $(filter-out harness/main.c,$(wildcard harness/*.c)) \
+# harness/ holds one folder a layer (README, Layout); main.c is the binary's.
+MAIN_SRC := harness/cli/main.c
+LIB_SRC  := $(sort $(filter-out $(MAIN_SRC),$(wildcard harness/*/*.c)) \
                    $(wildcard strategies/*.c) $(wildcard tasks/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(sort $(wildcard tests/*.c))
@@ -52,8 +54,8 @@ $(BUILD)/obj/tests/%.o: CPPFLAGS += -DCL_TEST_BIN='"$(BUILD)/clbench"'
 # only at -O3, sqrtf only without errno and compare-and-select only without
 # trapping math (nothing reads FP exception flags). No reassociation: every value is as at -O2 (tests/test_model.c
 # checks the optimiser bit for bit). They rebuild when these flags change.
-HOT_OBJ := $(addprefix $(BUILD)/obj/,harness/model.o harness/knn.o harness/adapt.o \
-                                  harness/task.o strategies/ewc.o)
+HOT_OBJ := $(addprefix $(BUILD)/obj/,harness/nn/model.o harness/nn/knn.o harness/nn/adapt.o \
+                                  harness/store/task.o strategies/ewc.o)
 $(HOT_OBJ): CFLAGS += -O3 -fno-math-errno -fno-trapping-math
 $(HOT_OBJ): Makefile
 
@@ -61,7 +63,7 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BIN): $(BUILD)/obj/harness/main.o $(LIB)
+$(BIN): $(BUILD)/obj/harness/cli/main.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(TESTBIN): $(TEST_OBJ) $(LIB)
@@ -102,10 +104,11 @@ bench:
 	sh bench/run $(BUILD)
 
 install: $(BIN) $(LIB)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/clbench
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/clbench
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libclbench.a
-	install -m 644 include/clbench/*.h $(DESTDIR)$(PREFIX)/include/clbench/
+	for d in include/clbench/*/; do \
+	    install -d $(DESTDIR)$(PREFIX)/$$d && install -m 644 $$d*.h $(DESTDIR)$(PREFIX)/$$d; done
 
 clean:
 	rm -rf build build-san
@@ -139,4 +142,4 @@ fuzz: $(FUZZ_NAMES:%=$(FUZZ_OUT)/bin/fuzz_%)
 	sh tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 -include $(FUZZ_OBJ:.o=.d)
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/harness/main.d
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/harness/cli/main.d

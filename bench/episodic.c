@@ -15,12 +15,12 @@
 #include <string.h>
 #include <cblas.h>
 #include "bench.h"
-#include "clbench/error.h"
-#include "clbench/idx.h"
-#include "clbench/loss.h"
-#include "clbench/model.h"
-#include "clbench/rng.h"
-#include "clbench/strategy.h"
+#include "clbench/base/error.h"
+#include "clbench/tasks/idx.h"
+#include "clbench/nn/loss.h"
+#include "clbench/nn/model.h"
+#include "clbench/base/rng.h"
+#include "clbench/strategies/strategy.h"
 
 enum { MEM = 10000, TRAIN_B = 128, EVAL_CHUNK = 256, D = 784, C = 10 };
 

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <cblas.h>
 #include "bench.h"
-#include "clbench/error.h"
-#include "clbench/fisher.h"
-#include "clbench/idx.h"
-#include "clbench/model.h"
-#include "clbench/rng.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/fisher.h"
+#include "clbench/tasks/idx.h"
+#include "clbench/nn/model.h"
+#include "clbench/base/rng.h"
 
 typedef struct ctx {
     cl_model *m;

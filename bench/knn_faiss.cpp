@@ -17,8 +17,8 @@
 
 extern "C" {
 #include <cblas.h>
-#include "clbench/error.h"
-#include "clbench/knn.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/knn.h"
 }
 #include "bench.h"
 

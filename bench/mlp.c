@@ -8,11 +8,11 @@
 #include <string.h>
 #include <cblas.h>
 #include "bench.h"
-#include "clbench/error.h"
-#include "clbench/loss.h"
-#include "clbench/model.h"
-#include "clbench/rng.h"
-#include "clbench/strategy.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/loss.h"
+#include "clbench/nn/model.h"
+#include "clbench/base/rng.h"
+#include "clbench/strategies/strategy.h"
 
 typedef struct ctx {
     cl_model *m;
@@ -25,7 +25,7 @@ static void run_step(void *arg)
     BENCH_CHECK(cl_strategy_sgd_step(c->m, &c->b));
 }
 
-/* The sgemm calls of one step, as harness/model.c makes them: the forward
+/* The sgemm calls of one step, as harness/nn/model.c makes them: the forward
  * pass, then per layer (top down) the weight gradient and, below the first
  * layer, the input gradient. */
 static void run_sgemm(void *arg)

@@ -13,7 +13,7 @@
  * batch B) one replay step every 100 steps is the same rate.
  *
  * Prediction. For each query: its K nearest keys (one sgemm per batch of
- * queries, then harness/knn.c); a throw-away copy of the top adapt_layers
+ * queries, then harness/nn/knn.c); a throw-away copy of the top adapt_layers
  * layers trained for L steps of SGD on the mean cross-entropy of the K
  * neighbours + adapt_lambda * ||theta - theta_base||^2; the query's logits
  * from the adapted copy (include/clbench/adapt.h, which also explains the
@@ -28,11 +28,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "clbench/adapt.h"
-#include "clbench/error.h"
-#include "clbench/kvmem.h"
-#include "clbench/loss.h"
-#include "clbench/strategy.h"
+#include "clbench/nn/adapt.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/kvmem.h"
+#include "clbench/nn/loss.h"
+#include "clbench/strategies/strategy.h"
 
 #define CACHE_CHUNK 256 /* memory items per forward when filling the cache */
 

@@ -9,7 +9,7 @@
  * et al. 2018, "Progress & Compress") keeps a single running Fisher
  * F <- gamma F + F_new and only the latest anchor: constant memory.
  *
- * The Fisher comes from harness/fisher.c (batched squared backward, no
+ * The Fisher comes from harness/nn/fisher.c (batched squared backward, no
  * per-sample loop); in the task scenario it uses the task's class mask, as
  * the task's softmax does. With more training samples than `samples`, the
  * subset is drawn from the strategy's own random stream. */
@@ -17,10 +17,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/fisher.h"
-#include "clbench/strategy.h"
-#include "clbench/hot.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/fisher.h"
+#include "clbench/strategies/strategy.h"
+#include "clbench/base/hot.h"
 
 static const cl_param_spec ewc_params[] = {
     /* Tuned on seq-tasks (3-5 seeds): task-scenario forgetting is ~0 for

@@ -4,10 +4,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/loss.h"
-#include "clbench/rng.h"
-#include "clbench/strategy.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/loss.h"
+#include "clbench/base/rng.h"
+#include "clbench/strategies/strategy.h"
 
 static const cl_param_spec joint_params[] = {{NULL, 0, NULL, 0, 0, NULL, NULL}};
 

@@ -1,8 +1,8 @@
 /* naive: plain continual backprop. Keeps training on whatever arrives and
  * nothing else: the lower bound every memory strategy must beat. */
 #include <stdlib.h>
-#include "clbench/error.h"
-#include "clbench/strategy.h"
+#include "clbench/base/error.h"
+#include "clbench/strategies/strategy.h"
 
 static const cl_param_spec naive_params[] = {{NULL, 0, NULL, 0, 0, NULL, NULL}};
 

@@ -1,7 +1,7 @@
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/strategy.h"
-#include "clbench/strbuf.h"
+#include "clbench/base/error.h"
+#include "clbench/strategies/strategy.h"
+#include "clbench/base/strbuf.h"
 
 /* Every strategy, one file each in strategies/. Explicit, in listing order:
  * the order `--strategy all` runs and tables print. */

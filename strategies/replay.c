@@ -15,10 +15,10 @@
  * class mask, kept from the cl_task masks seen in task_begin. */
 #include <stdlib.h>
 #include <string.h>
-#include "clbench/buffer.h"
-#include "clbench/error.h"
-#include "clbench/loss.h"
-#include "clbench/strategy.h"
+#include "clbench/nn/buffer.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/loss.h"
+#include "clbench/strategies/strategy.h"
 
 static const cl_param_spec replay_params[] = {
     {"buffer_size", CL_PARAM_INT, "500", 1, 10000000, NULL,

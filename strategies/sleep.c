@@ -50,11 +50,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_randist.h>
-#include "clbench/buffer.h"
-#include "clbench/error.h"
-#include "clbench/loss.h"
-#include "clbench/rng.h"
-#include "clbench/strategy.h"
+#include "clbench/nn/buffer.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/loss.h"
+#include "clbench/base/rng.h"
+#include "clbench/strategies/strategy.h"
 
 static const cl_param_spec sleep_params[] = {
     {"source", CL_PARAM_CHOICE, "buffer", 0, 0, "buffer|current|noise",

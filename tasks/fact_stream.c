@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/rng.h"
-#include "clbench/task.h"
+#include "clbench/base/error.h"
+#include "clbench/base/rng.h"
+#include "clbench/tasks/suite.h"
 
 static const cl_param_spec fact_params[] = {
     {"tasks", CL_PARAM_INT, "5", 1, 1000, NULL, "number of tasks in the stream"},

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-#include "clbench/error.h"
-#include "clbench/fsutil.h"
-#include "clbench/idx.h"
-#include "clbench/rng.h"
+#include "clbench/base/error.h"
+#include "clbench/base/fsutil.h"
+#include "clbench/tasks/idx.h"
+#include "clbench/base/rng.h"
 
 /* Largest sample count and image side accepted: far above any IDX dataset,
  * low enough that n * rows * cols cannot overflow. */

@@ -3,10 +3,10 @@
  * 2017). The same digits, new inputs: a domain-incremental benchmark. */
 #include <stdlib.h>
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/idx.h"
-#include "clbench/rng.h"
-#include "clbench/task.h"
+#include "clbench/base/error.h"
+#include "clbench/tasks/idx.h"
+#include "clbench/base/rng.h"
+#include "clbench/tasks/suite.h"
 
 static const cl_param_spec permuted_params[] = {
     {"tasks", CL_PARAM_INT, "5", 1, 100, NULL, "number of permutations"},

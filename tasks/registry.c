@@ -1,7 +1,7 @@
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/strbuf.h"
-#include "clbench/task.h"
+#include "clbench/base/error.h"
+#include "clbench/base/strbuf.h"
+#include "clbench/tasks/suite.h"
 
 /* Suite families, one file each in tasks/. Explicit, in listing order. */
 extern const cl_suite_family cl_suite_seq_tasks;

@@ -6,8 +6,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "clbench/idx.h"
-#include "clbench/task.h"
+#include "clbench/tasks/idx.h"
+#include "clbench/tasks/suite.h"
 
 static const cl_param_spec rotated_params[] = {
     {"tasks", CL_PARAM_INT, "5", 1, 360, NULL, "number of angles"},

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_randist.h>
-#include "clbench/error.h"
-#include "clbench/task.h"
+#include "clbench/base/error.h"
+#include "clbench/tasks/suite.h"
 
 static const cl_param_spec seq_params[] = {
     {"tasks", CL_PARAM_INT, "5", 1, 100, NULL, "number of tasks in the sequence"},

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/idx.h"
-#include "clbench/rng.h"
-#include "clbench/task.h"
+#include "clbench/base/error.h"
+#include "clbench/tasks/idx.h"
+#include "clbench/base/rng.h"
+#include "clbench/tasks/suite.h"
 
 static const cl_param_spec split_params[] = {
     {"classes_per_task", CL_PARAM_INT, "2", 1, 10, NULL, "classes each task brings"},

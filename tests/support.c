@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include "clbench/error.h"
-#include "clbench/fsutil.h"
-#include "clbench/params.h"
-#include "clbench/rng.h"
+#include "clbench/base/error.h"
+#include "clbench/base/fsutil.h"
+#include "clbench/base/params.h"
+#include "clbench/base/rng.h"
 #include "support.h"
 
 #define TMP_PREFIX "/tmp/clbench-"

@@ -7,7 +7,7 @@
 #define CL_TEST_SUPPORT_H
 
 #include <stddef.h>
-#include "clbench/task.h"
+#include "clbench/tasks/suite.h"
 
 /* The binary under test, a path relative to the repository root. */
 #ifndef CL_TEST_BIN

@@ -7,9 +7,9 @@
 #include <math.h>
 #include <string.h>
 #include <criterion/criterion.h>
-#include "clbench/buffer.h"
-#include "clbench/error.h"
-#include "clbench/rng.h"
+#include "clbench/nn/buffer.h"
+#include "clbench/base/error.h"
+#include "clbench/base/rng.h"
 
 TestSuite(buffer, .timeout = 60);
 

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <zlib.h>
 #include <criterion/criterion.h>
-#include "clbench/ckpt.h"
-#include "clbench/error.h"
+#include "clbench/store/ckpt.h"
+#include "clbench/base/error.h"
 
 TestSuite(ckpt, .timeout = 60);
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "clbench/ckpt.h"
-#include "clbench/error.h"
-#include "clbench/fsutil.h"
+#include "clbench/store/ckpt.h"
+#include "clbench/base/error.h"
+#include "clbench/base/fsutil.h"
 #include "support.h"
 
 static char tmp[256];

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "clbench/json.h"
-#include "clbench/metrics.h"
+#include "clbench/store/json.h"
+#include "clbench/run/metrics.h"
 #include "support.h"
 
 /* Small settings: a run takes a few hundredths of a second. */

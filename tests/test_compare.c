@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "clbench/compare.h"
-#include "clbench/error.h"
-#include "clbench/fsutil.h"
-#include "clbench/runset.h"
+#include "clbench/report/compare.h"
+#include "clbench/base/error.h"
+#include "clbench/base/fsutil.h"
+#include "clbench/report/runset.h"
 #include "support.h"
 
 #define FIXTURE "tests/fixtures/compare/bundle.json"

@@ -1,4 +1,4 @@
-/* The effective run configuration (harness/config.c): construction and its
+/* The effective run configuration (harness/run/config.c): construction and its
  * errors, namespaced sets, --set splitting, cross-parameter validation, the
  * YAML text, run ids and deep clones. */
 #include <criterion/criterion.h>
@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "clbench/config.h"
-#include "clbench/error.h"
-#include "clbench/strbuf.h"
+#include "clbench/run/config.h"
+#include "clbench/base/error.h"
+#include "clbench/base/strbuf.h"
 
 TestSuite(config, .timeout = 10);
 

@@ -7,12 +7,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "clbench/config.h"
-#include "clbench/error.h"
-#include "clbench/fisher.h"
-#include "clbench/rng.h"
-#include "clbench/runner.h"
-#include "clbench/strategy.h"
+#include "clbench/run/config.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/fisher.h"
+#include "clbench/base/rng.h"
+#include "clbench/run/runner.h"
+#include "clbench/strategies/strategy.h"
 
 static void suite_init(void) { openblas_set_num_threads(1); }
 

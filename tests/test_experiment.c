@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "clbench/config.h"
-#include "clbench/error.h"
-#include "clbench/experiment.h"
-#include "clbench/fsutil.h"
-#include "clbench/strbuf.h"
+#include "clbench/run/config.h"
+#include "clbench/base/error.h"
+#include "clbench/run/experiment.h"
+#include "clbench/base/fsutil.h"
+#include "clbench/base/strbuf.h"
 #include "support.h"
 
 #define FIXTURES "tests/fixtures/experiment/"

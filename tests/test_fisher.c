@@ -8,11 +8,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/fisher.h"
-#include "clbench/loss.h"
-#include "clbench/model.h"
-#include "clbench/rng.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/fisher.h"
+#include "clbench/nn/loss.h"
+#include "clbench/nn/model.h"
+#include "clbench/base/rng.h"
 
 static void suite_init(void) { openblas_set_num_threads(1); }
 

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
-#include "clbench/error.h"
-#include "clbench/idx.h"
-#include "clbench/rng.h"
+#include "clbench/base/error.h"
+#include "clbench/tasks/idx.h"
+#include "clbench/base/rng.h"
 #include "support.h"
 
 static char tmp[256]; /* this test's temporary folder */

@@ -13,11 +13,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
-#include "clbench/error.h"
-#include "clbench/idx.h"
-#include "clbench/params.h"
-#include "clbench/rng.h"
-#include "clbench/task.h"
+#include "clbench/base/error.h"
+#include "clbench/tasks/idx.h"
+#include "clbench/base/params.h"
+#include "clbench/base/rng.h"
+#include "clbench/store/task.h"
 #include "support.h"
 
 /* 500 training images cross several 64 KiB chunks (83 images each) and

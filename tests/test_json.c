@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "clbench/error.h"
-#include "clbench/fsutil.h"
-#include "clbench/json.h"
+#include "clbench/base/error.h"
+#include "clbench/base/fsutil.h"
+#include "clbench/store/json.h"
 
 TestSuite(json, .timeout = 10);
 

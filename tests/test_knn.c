@@ -6,9 +6,9 @@
 #include <string.h>
 #include <cblas.h>
 #include <criterion/criterion.h>
-#include "clbench/error.h"
-#include "clbench/knn.h"
-#include "clbench/rng.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/knn.h"
+#include "clbench/base/rng.h"
 
 static void init(void) { openblas_set_num_threads(1); }
 

@@ -4,9 +4,9 @@
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/loss.h"
-#include "clbench/rng.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/loss.h"
+#include "clbench/base/rng.h"
 
 static void suite_init(void) { openblas_set_num_threads(1); }
 

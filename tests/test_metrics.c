@@ -1,8 +1,8 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/metrics.h"
+#include "clbench/base/error.h"
+#include "clbench/run/metrics.h"
 
 TestSuite(metrics, .timeout = 10);
 

@@ -7,11 +7,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/loss.h"
-#include "clbench/model.h"
-#include "clbench/rng.h"
-#include "clbench/strategy.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/loss.h"
+#include "clbench/nn/model.h"
+#include "clbench/base/rng.h"
+#include "clbench/strategies/strategy.h"
 
 static void suite_init(void) { openblas_set_num_threads(1); }
 

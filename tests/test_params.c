@@ -1,12 +1,12 @@
-/* Declared parameters (harness/params.c): defaults, parsing and validation
+/* Declared parameters (harness/base/params.c): defaults, parsing and validation
  * of every type, error messages, explicit-set tracking, canonical text and
  * deep clones. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/params.h"
+#include "clbench/base/error.h"
+#include "clbench/base/params.h"
 
 TestSuite(params, .timeout = 10);
 

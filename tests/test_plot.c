@@ -13,8 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "clbench/json.h"
-#include "clbench/plot.h"
+#include "clbench/store/json.h"
+#include "clbench/report/plot.h"
 #include "support.h"
 
 #define RUN_ARGS                                                                       \

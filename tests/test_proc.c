@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "clbench/error.h"
-#include "clbench/proc.h"
+#include "clbench/base/error.h"
+#include "clbench/base/proc.h"
 
 TestSuite(proc, .timeout = 20);
 

@@ -13,12 +13,12 @@
 #include <string.h>
 #include <cblas.h>
 #include <criterion/criterion.h>
-#include "clbench/buffer.h"
-#include "clbench/config.h"
-#include "clbench/error.h"
-#include "clbench/rng.h"
-#include "clbench/runner.h"
-#include "clbench/strategy.h"
+#include "clbench/nn/buffer.h"
+#include "clbench/run/config.h"
+#include "clbench/base/error.h"
+#include "clbench/base/rng.h"
+#include "clbench/run/runner.h"
+#include "clbench/strategies/strategy.h"
 
 static void init(void) { openblas_set_num_threads(1); }
 

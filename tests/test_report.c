@@ -1,4 +1,4 @@
-/* clbench report: statistics per cell (harness/report.c) checked against
+/* clbench report: statistics per cell (harness/report/report.c) checked against
  * values read straight from the fixture files, the four formats against
  * golden files, and the CLI's exit codes.
  *
@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "clbench/error.h"
-#include "clbench/fsutil.h"
-#include "clbench/json.h"
-#include "clbench/report.h"
-#include "clbench/runset.h"
+#include "clbench/base/error.h"
+#include "clbench/base/fsutil.h"
+#include "clbench/store/json.h"
+#include "clbench/report/report.h"
+#include "clbench/report/runset.h"
 #include "support.h"
 
 #define FIX "tests/fixtures/report"

@@ -18,11 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <cblas.h>
-#include "clbench/ckpt.h"
-#include "clbench/config.h"
-#include "clbench/error.h"
-#include "clbench/fsutil.h"
-#include "clbench/runner.h"
+#include "clbench/store/ckpt.h"
+#include "clbench/run/config.h"
+#include "clbench/base/error.h"
+#include "clbench/base/fsutil.h"
+#include "clbench/run/runner.h"
 #include "support.h"
 
 /* Long enough to kill between tasks (~0.15 s a task), short overall. */

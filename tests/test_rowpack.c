@@ -8,10 +8,10 @@
 #include <string.h>
 #include <criterion/criterion.h>
 #include <gsl/gsl_rng.h>
-#include "clbench/ckpt.h"
-#include "clbench/error.h"
-#include "clbench/kvmem.h"
-#include "clbench/rowpack.h"
+#include "clbench/store/ckpt.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/kvmem.h"
+#include "clbench/store/rowpack.h"
 
 TestSuite(rowpack, .timeout = 60);
 

@@ -1,10 +1,10 @@
 #include <math.h>
 #include <string.h>
 #include <criterion/criterion.h>
-#include "clbench/error.h"
-#include "clbench/params.h"
-#include "clbench/rng.h"
-#include "clbench/task.h"
+#include "clbench/base/error.h"
+#include "clbench/base/params.h"
+#include "clbench/base/rng.h"
+#include "clbench/tasks/suite.h"
 
 TestSuite(seq_tasks, .timeout = 30);
 

@@ -14,12 +14,12 @@
 #include <string.h>
 #include <cblas.h>
 #include <criterion/criterion.h>
-#include "clbench/config.h"
-#include "clbench/error.h"
-#include "clbench/loss.h"
-#include "clbench/rng.h"
-#include "clbench/runner.h"
-#include "clbench/strategy.h"
+#include "clbench/run/config.h"
+#include "clbench/base/error.h"
+#include "clbench/nn/loss.h"
+#include "clbench/base/rng.h"
+#include "clbench/run/runner.h"
+#include "clbench/strategies/strategy.h"
 
 static void init(void) { openblas_set_num_threads(1); }
 
@@ -266,7 +266,7 @@ Test(sleep, current_and_noise_sources_run)
 }
 
 /* FLOPs of one forward + backward of `rows` rows through 64 -> 32 -> 32
- * -> 6 (three tasks of two classes), as harness/model.c counts them: 2*rows*in*out per sgemm; the
+ * -> 6 (three tasks of two classes), as harness/nn/model.c counts them: 2*rows*in*out per sgemm; the
  * backward does weights for every layer and inputs for all but the first. */
 static double fwd(double rows) { return 2 * rows * (64 * 32 + 32 * 32 + 32 * 6); }
 static double fwd_bwd(double rows) { return 2 * fwd(rows) + 2 * rows * (32 * 32 + 32 * 6); }

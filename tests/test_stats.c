@@ -1,11 +1,11 @@
-/* Statistics over seeds (harness/stats.c) against values computed apart
+/* Statistics over seeds (harness/base/stats.c) against values computed apart
  * from GSL: t quantiles and tail probabilities from mpmath's regularised
  * incomplete beta at 30 digits, and the textbook sleep data (Student 1908;
  * R's `t.test(extra ~ group, sleep, paired = TRUE)`: t = -4.0621, df = 9,
  * p = 0.002833; Welch: t = -1.8608, df = 17.776, two-sided p = 0.07939). */
 #include <criterion/criterion.h>
 #include <math.h>
-#include "clbench/stats.h"
+#include "clbench/base/stats.h"
 
 TestSuite(stats, .timeout = 10);
 

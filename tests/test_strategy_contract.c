@@ -5,12 +5,12 @@
 #include <cblas.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
-#include "clbench/config.h"
-#include "clbench/error.h"
-#include "clbench/results.h"
-#include "clbench/rng.h"
-#include "clbench/runner.h"
-#include "clbench/strategy.h"
+#include "clbench/run/config.h"
+#include "clbench/base/error.h"
+#include "clbench/run/results.h"
+#include "clbench/base/rng.h"
+#include "clbench/run/runner.h"
+#include "clbench/strategies/strategy.h"
 #include "support.h"
 
 static void init(void) { openblas_set_num_threads(1); }

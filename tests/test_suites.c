@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "clbench/error.h"
-#include "clbench/params.h"
-#include "clbench/rng.h"
-#include "clbench/task.h"
+#include "clbench/base/error.h"
+#include "clbench/base/params.h"
+#include "clbench/base/rng.h"
+#include "clbench/tasks/suite.h"
 #include "support.h"
 
 #define SIDE 28

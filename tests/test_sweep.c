@@ -16,12 +16,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "clbench/error.h"
-#include "clbench/experiment.h"
-#include "clbench/fsutil.h"
-#include "clbench/json.h"
-#include "clbench/strbuf.h"
-#include "clbench/sweep.h"
+#include "clbench/base/error.h"
+#include "clbench/run/experiment.h"
+#include "clbench/base/fsutil.h"
+#include "clbench/store/json.h"
+#include "clbench/base/strbuf.h"
+#include "clbench/run/sweep.h"
 #include "support.h"
 
 #define FIX "tests/fixtures/sweep/"

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "clbench/error.h"
+#include "clbench/base/error.h"
 
 #ifdef CL_FUZZ_LIBFUZZER
 #define CL_FUZZ_ENTRY(fn)                                              \

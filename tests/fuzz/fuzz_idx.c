@@ -7,8 +7,8 @@
  * n_classes, and (for a plain image file) exactly the file's pixel bytes. */
 #include <stdint.h>
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/idx.h"
+#include "clbench/base/error.h"
+#include "clbench/tasks/idx.h"
 #include "fuzz.h"
 
 /* The set against the image file it came from. */

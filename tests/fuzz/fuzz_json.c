@@ -5,10 +5,10 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-#include "clbench/error.h"
-#include "clbench/json.h"
-#include "clbench/runset.h"
-#include "clbench/strbuf.h"
+#include "clbench/base/error.h"
+#include "clbench/store/json.h"
+#include "clbench/report/runset.h"
+#include "clbench/base/strbuf.h"
 #include "fuzz.h"
 
 /* Walks the tree: lengths, members and lookups must agree. */

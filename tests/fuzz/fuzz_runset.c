@@ -6,11 +6,11 @@
  * the self-comparison must find no regression. */
 #include <stdint.h>
 #include <string.h>
-#include "clbench/compare.h"
-#include "clbench/error.h"
-#include "clbench/report.h"
-#include "clbench/runset.h"
-#include "clbench/strbuf.h"
+#include "clbench/report/compare.h"
+#include "clbench/base/error.h"
+#include "clbench/report/report.h"
+#include "clbench/report/runset.h"
+#include "clbench/base/strbuf.h"
 #include "fuzz.h"
 
 static int runset_cells_ok(const cl_runset *s)

@@ -8,12 +8,12 @@
  * config. */
 #include <stdint.h>
 #include <string.h>
-#include "clbench/config.h"
-#include "clbench/error.h"
-#include "clbench/experiment.h"
-#include "clbench/strbuf.h"
-#include "clbench/strategy.h"
-#include "clbench/task.h"
+#include "clbench/run/config.h"
+#include "clbench/base/error.h"
+#include "clbench/run/experiment.h"
+#include "clbench/base/strbuf.h"
+#include "clbench/strategies/strategy.h"
+#include "clbench/tasks/suite.h"
 #include "fuzz.h"
 
 /* A suite name the family serves: "split-*" becomes "split-mnist". */

@@ -5,10 +5,10 @@
  * repeat the run it came from. */
 #include <stdint.h>
 #include <string.h>
-#include "clbench/config.h"
-#include "clbench/error.h"
-#include "clbench/experiment.h"
-#include "clbench/strbuf.h"
+#include "clbench/run/config.h"
+#include "clbench/base/error.h"
+#include "clbench/run/experiment.h"
+#include "clbench/base/strbuf.h"
 #include "fuzz.h"
 
 /* The effective config of c, parsed back: one cell, the same text. */
