@@ -39,7 +39,7 @@ LIB      := $(BUILD)/libclbench.a
 BIN      := $(BUILD)/clbench
 TESTBIN  := $(BUILD)/tests/unit
 
-.PHONY: all run test check deps install clean bench fuzz
+.PHONY: all run test check deps install clean bench parity fuzz
 all: $(BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -54,7 +54,7 @@ $(BUILD)/obj/tests/%.o: CPPFLAGS += -DCL_TEST_BIN='"$(BUILD)/clbench"'
 # only at -O3, sqrtf only without errno and compare-and-select only without
 # trapping math (nothing reads FP exception flags). No reassociation: every value is as at -O2 (tests/test_model.c
 # checks the optimiser bit for bit). They rebuild when these flags change.
-HOT_OBJ := $(addprefix $(BUILD)/obj/,harness/nn/model.o harness/nn/knn.o harness/nn/adapt.o \
+HOT_OBJ := $(addprefix $(BUILD)/obj/,harness/nn/mlp.o harness/nn/optim.o harness/nn/knn.o harness/nn/adapt.o \
                                   harness/store/task.o strategies/ewc.o)
 $(HOT_OBJ): CFLAGS += -O3 -fno-math-errno -fno-trapping-math
 $(HOT_OBJ): Makefile
@@ -101,7 +101,15 @@ test-slurm: $(BIN)
 bench:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory $(BIN) $(LIB)
+	sh bench/parity $(BUILD)
 	sh bench/run $(BUILD)
+
+# gpt against a PyTorch module of the same shape, weights and inputs: logits,
+# gradient and one AdamW step within 1e-4 relative (installs python3-torch).
+parity:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory $(LIB)
+	sh bench/parity $(BUILD)
 
 install: $(BIN) $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib

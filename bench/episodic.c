@@ -18,7 +18,7 @@
 #include "clbench/base/error.h"
 #include "clbench/tasks/idx.h"
 #include "clbench/nn/loss.h"
-#include "clbench/nn/model.h"
+#include "clbench/nn/net.h"
 #include "clbench/base/rng.h"
 #include "clbench/strategies/strategy.h"
 
@@ -27,7 +27,7 @@ enum { MEM = 10000, TRAIN_B = 128, EVAL_CHUNK = 256, D = 784, C = 10 };
 typedef struct ctx {
     const cl_strategy_ops *ops;
     void *st;
-    cl_model *net;
+    cl_net *net;
     cl_task task;
     const float *x; /* (n, D) test inputs */
     const int *y;   /* (n) */
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
     long hidden[] = {400, 400};
     cl_optim_config adam = {.kind = CL_OPTIM_ADAM, .lr = 1e-3f, .beta1 = 0.9f,
                             .beta2 = 0.999f, .eps = 1e-8f};
-    BENCH_CHECK(cl_model_new(&c.net, D, hidden, 2, C, &adam, ri));
+    BENCH_CHECK(cl_net_mlp_new(&c.net, D, hidden, 2, C, &adam, ri));
     BENCH_CHECK(cl_strategy_find(&c.ops, "episodic"));
     cl_params *p;
     BENCH_CHECK(cl_params_new(&p, "episodic", c.ops->params));
@@ -132,7 +132,7 @@ int main(int argc, char **argv)
     }
     c.ops->destroy(c.st);
     cl_params_free(p);
-    cl_model_free(c.net);
+    cl_net_free(c.net);
     gsl_rng_free(ri);
     gsl_rng_free(rs);
     cl_idx_free(train);

@@ -10,11 +10,11 @@
 #include "clbench/base/error.h"
 #include "clbench/nn/fisher.h"
 #include "clbench/tasks/idx.h"
-#include "clbench/nn/model.h"
+#include "clbench/nn/net.h"
 #include "clbench/base/rng.h"
 
 typedef struct ctx {
-    cl_model *m;
+    cl_net *m;
     const float *x;
     const int *y;
     int n;
@@ -51,7 +51,7 @@ int main(int argc, char **argv)
     cl_optim_config adam = {.kind = CL_OPTIM_ADAM, .lr = 1e-3f, .beta1 = 0.9f,
                             .beta2 = 0.999f, .eps = 1e-8f};
     ctx c = {.x = x, .y = y, .n = n};
-    BENCH_CHECK(cl_model_new(&c.m, 784, hidden, 2, 10, &adam, rng));
+    BENCH_CHECK(cl_net_mlp_new(&c.m, 784, hidden, 2, 10, &adam, rng));
     c.out = malloc(c.m->n_params * sizeof *c.out); /* (n_params) */
     printf("samples %d\nthreads %d\n", n, threads);
     const cl_fisher_kind kinds[] = {CL_FISHER_EMPIRICAL, CL_FISHER_EXPECTED};
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
         printf("%s_s %.9g\n%s_sum %.9g\n", cl_fisher_kind_name(c.kind), s,
                cl_fisher_kind_name(c.kind), sum);
     }
-    cl_model_free(c.m);
+    cl_net_free(c.m);
     gsl_rng_free(rng);
     cl_idx_free(train);
     cl_idx_free(test);

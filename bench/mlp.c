@@ -10,12 +10,13 @@
 #include "bench.h"
 #include "clbench/base/error.h"
 #include "clbench/nn/loss.h"
-#include "clbench/nn/model.h"
+#include "clbench/nn/net.h"
+#include "clbench/nn/mlp.h"
 #include "clbench/base/rng.h"
 #include "clbench/strategies/strategy.h"
 
 typedef struct ctx {
-    cl_model *m;
+    cl_net *m;
     cl_batch b;
 } ctx;
 
@@ -31,19 +32,19 @@ static void run_step(void *arg)
 static void run_sgemm(void *arg)
 {
     ctx *c = arg;
-    cl_model *m = c->m;
+    cl_net *m = c->m;
     int B = c->b.n;
     const float *in = c->b.x;
-    for (int l = 0; l < m->n_layers; l++) {
-        const cl_layer *L = &m->layers[l];
+    for (int l = 0; l < cl_net_mlp_of(m)->n_layers; l++) {
+        const cl_layer *L = &cl_net_mlp_of(m)->layers[l];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, L->n_out, L->n_in, 1.0f, in,
-                    L->n_in, L->w, L->n_in, 0.0f, m->acts[l + 1], L->n_out);
-        in = m->acts[l + 1];
+                    L->n_in, L->w, L->n_in, 0.0f, cl_net_mlp_of(m)->acts[l + 1], L->n_out);
+        in = cl_net_mlp_of(m)->acts[l + 1];
     }
     const float *d = m->dlogits;
-    for (int l = m->n_layers - 1; l >= 0; l--) {
-        const cl_layer *L = &m->layers[l];
-        const float *a = l ? m->acts[l] : c->b.x;
+    for (int l = cl_net_mlp_of(m)->n_layers - 1; l >= 0; l--) {
+        const cl_layer *L = &cl_net_mlp_of(m)->layers[l];
+        const float *a = l ? cl_net_mlp_of(m)->acts[l] : c->b.x;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->n_out, L->n_in, B, 1.0f, d,
                     L->n_out, a, L->n_in, 1.0f, L->dw, L->n_in);
         if (l == 0) break;
@@ -59,17 +60,17 @@ static void run_forward(void *arg)
 {
     ctx *c = arg;
     const float *logits;
-    BENCH_CHECK(cl_model_forward(c->m, c->b.x, c->b.n, &logits));
+    BENCH_CHECK(cl_net_forward(c->m, c->b.x, c->b.n, &logits));
 }
 
 static void run_backward(void *arg)
 {
     ctx *c = arg;
-    BENCH_CHECK(cl_model_backward(c->m, c->m->dlogits));
+    BENCH_CHECK(cl_net_backward(c->m, c->m->dlogits));
 }
 
-static void run_adam(void *arg) { cl_model_step(((ctx *)arg)->m); }
-static void run_zero(void *arg) { cl_model_zero_grad(((ctx *)arg)->m); }
+static void run_adam(void *arg) { cl_net_step(((ctx *)arg)->m); }
+static void run_zero(void *arg) { cl_net_zero_grad(((ctx *)arg)->m); }
 
 int main(int argc, char **argv)
 {
@@ -88,7 +89,7 @@ int main(int argc, char **argv)
     cl_optim_config adam = {.kind = CL_OPTIM_ADAM, .lr = 1e-3f, .beta1 = 0.9f,
                             .beta2 = 0.999f, .eps = 1e-8f};
     ctx c;
-    BENCH_CHECK(cl_model_new(&c.m, 784, hidden, 2, 10, &adam, rng));
+    BENCH_CHECK(cl_net_mlp_new(&c.m, 784, hidden, 2, 10, &adam, rng));
     float *x = malloc((size_t)B * 784 * sizeof *x); /* (B, 784) */
     int *y = malloc((size_t)B * sizeof *y);         /* (B) */
     for (int i = 0; i < B * 784; i++) x[i] = (float)gsl_rng_uniform(rng);
@@ -114,7 +115,7 @@ int main(int argc, char **argv)
     printf("step_vs_sgemm %.4f\n", gemm / step);
     printf("forward_s %.9g\nbackward_s %.9g\nadam_s %.9g\nzero_grad_s %.9g\n", fwd, bwd, adam_s,
            zero);
-    cl_model_free(c.m);
+    cl_net_free(c.m);
     gsl_rng_free(rng);
     free(x);
     free(y);

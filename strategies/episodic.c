@@ -60,7 +60,7 @@ static const cl_param_spec episodic_params[] = {
      "0.003-0.05)"},
     {"adapt_lambda", CL_PARAM_FLOAT, "0.001", 0, 1000000, NULL,
      "weight of ||theta - theta_base||^2 in local adaptation (MbPA++: 1e-3)"},
-    {"adapt_layers", CL_PARAM_INT, "1", 1, CL_MODEL_MAX_LAYERS, NULL,
+    {"adapt_layers", CL_PARAM_INT, "1", 1, CL_NET_MAX_TOP, NULL,
      "top layers adapted per query (1 = the output layer)"},
     {"adapt_form", CL_PARAM_CHOICE, "dual", 0, 0, "dual|primal",
      "dual: exact kernel form of output-layer adaptation (fast); primal: literal SGD on a "
@@ -131,7 +131,7 @@ static void episodic_destroy(void *ctx)
 }
 
 static int episodic_create(void **out, const cl_params *p, const cl_strategy_env *env,
-                           const cl_model *net, gsl_rng *rng)
+                           const cl_net *net, gsl_rng *rng)
 {
     *out = NULL;
     episodic *e = calloc(1, sizeof *e);
@@ -145,14 +145,15 @@ static int episodic_create(void **out, const cl_params *p, const cl_strategy_env
     e->knn_mix = (float)cl_params_float(p, "knn_mix");
     e->adapt_anytime = cl_params_bool(p, "adapt_anytime");
     int adapt_layers = (int)cl_params_int(p, "adapt_layers");
-    if (adapt_layers > net->n_layers) {
-        int n_layers = net->n_layers;
+    cl_net_dense top[CL_NET_MAX_TOP];
+    int n_top = cl_net_top(net, top, CL_NET_MAX_TOP);
+    if (adapt_layers > n_top) {
         episodic_destroy(e);
-        return cl_error_set(CL_EINVAL, "episodic.adapt_layers=%d but the network has %d layers",
-                            adapt_layers, n_layers);
+        return cl_error_set(CL_EINVAL, "episodic.adapt_layers=%d but the %s network has %d "
+                            "dense layers on top", adapt_layers, net->ops->name, n_top);
     }
-    e->fl = net->n_layers - adapt_layers;
-    e->h = net->sizes[e->fl];
+    e->fl = n_top - adapt_layers;
+    e->h = top[e->fl].n_in;
     int C = env->n_classes;
     int rc = cl_kvmem_init(&e->mem, (int)cl_params_int(p, "memory_size"), env->d,
                            (int)cl_params_int(p, "key_dim"),
@@ -186,7 +187,7 @@ static int grow_one(void **p, size_t bytes)
 
 /* ---- training -------------------------------------------------------- */
 
-static int episodic_task_begin(void *ctx, cl_model *net, const cl_task *t)
+static int episodic_task_begin(void *ctx, cl_net *net, const cl_task *t)
 {
     (void)net;
     episodic *e = ctx;
@@ -214,7 +215,7 @@ static int reserve_replay(episodic *e, int rows)
 
 /* One training step on m samples drawn uniformly without replacement from
  * memory, each scored under its own task's mask in the task scenario. */
-static int replay_step(episodic *e, cl_model *net, int want)
+static int replay_step(episodic *e, cl_net *net, int want)
 {
     int rc = reserve_replay(e, want);
     if (rc) return rc;
@@ -230,18 +231,18 @@ static int replay_step(episodic *e, cl_model *net, int want)
     }
     double f0 = net->flops;
     const float *logits;
-    cl_model_zero_grad(net);
-    if ((rc = cl_model_forward(net, e->rx, m, &logits))) return rc;
+    cl_net_zero_grad(net);
+    if ((rc = cl_net_forward(net, e->rx, m, &logits))) return rc;
     if ((rc = cl_loss_ce_rows(logits, e->ry, m, C, masks, 1.0f, net->dlogits, NULL))) return rc;
-    if ((rc = cl_model_backward(net, net->dlogits))) return rc;
-    cl_model_step(net);
+    if ((rc = cl_net_backward(net, net->dlogits))) return rc;
+    cl_net_step(net);
     e->replay_flops += net->flops - f0;
     return 0;
 }
 
 /* The stream step, a sparse replay step when due, then the batch is
  * written, so a sample is never replayed in the step that brought it. */
-static int episodic_observe(void *ctx, cl_model *net, const cl_batch *b)
+static int episodic_observe(void *ctx, cl_net *net, const cl_batch *b)
 {
     episodic *e = ctx;
     e->cache_valid = 0;
@@ -258,7 +259,7 @@ static int episodic_observe(void *ctx, cl_model *net, const cl_batch *b)
     return rc;
 }
 
-static int episodic_task_end(void *ctx, cl_model *net, const cl_task *t)
+static int episodic_task_end(void *ctx, cl_net *net, const cl_task *t)
 {
     (void)net, (void)t;
     ((episodic *)ctx)->cache_valid = 0;
@@ -267,10 +268,18 @@ static int episodic_task_end(void *ctx, cl_model *net, const cl_task *t)
 
 /* ---- prediction ------------------------------------------------------ */
 
+/* The input of the first adapted layer in the last forward (rows, h). */
+static const float *layer_input(const episodic *e, const cl_net *net)
+{
+    cl_net_dense top[CL_NET_MAX_TOP];
+    cl_net_top(net, top, CL_NET_MAX_TOP);
+    return top[e->fl].input;
+}
+
 /* Memory features at layer fl (the inputs themselves when fl = 0, decoded
  * from the packed store) and base logits under the current network, one
  * forward over memory; reused by every query until training resumes. */
-static int fill_cache(episodic *e, cl_model *net)
+static int fill_cache(episodic *e, cl_net *net)
 {
     int C = e->env.n_classes, n = e->mem.n, d = e->mem.d, rc;
     /* Sized to the memory exactly: it grows at most once per prediction
@@ -287,10 +296,9 @@ static int fill_cache(episodic *e, cl_model *net)
         int m = n - i0 < CACHE_CHUNK ? n - i0 : CACHE_CHUNK;
         const float *logits;
         cl_rowpack_get(&e->mem.x, i0, m, e->chunk);
-        if ((rc = cl_model_forward(net, e->chunk, m, &logits))) return rc;
+        if ((rc = cl_net_forward(net, e->chunk, m, &logits))) return rc;
         memcpy(e->zmem + (size_t)i0 * C, logits, (size_t)m * C * sizeof(float));
-        memcpy(e->feat + (size_t)i0 * e->h, e->fl > 0 ? net->acts[e->fl] : e->chunk,
-               (size_t)m * e->h * sizeof(float));
+        memcpy(e->feat + (size_t)i0 * e->h, layer_input(e, net), (size_t)m * e->h * sizeof(float));
     }
     e->adapt_flops += net->flops - f0;
     e->cache_valid = 1;
@@ -338,7 +346,7 @@ static int retrieve(episodic *e, const cl_batch *b)
                            &e->retrieval_flops);
 }
 
-static int episodic_predict(void *ctx, cl_model *net, const cl_batch *b, float *logits_out)
+static int episodic_predict(void *ctx, cl_net *net, const cl_batch *b, float *logits_out)
 {
     episodic *e = ctx;
     int C = e->env.n_classes, rc;
@@ -346,11 +354,11 @@ static int episodic_predict(void *ctx, cl_model *net, const cl_batch *b, float *
     int mix = e->knn_mix > 0.0f && e->mem.n > 0;
     if (adapt && !e->cache_valid && (rc = fill_cache(e, net))) return rc;
     const float *logits;
-    if ((rc = cl_model_forward(net, b->x, b->n, &logits))) return rc;
+    if ((rc = cl_net_forward(net, b->x, b->n, &logits))) return rc;
     memcpy(logits_out, logits, (size_t)b->n * C * sizeof(float));
     if (!adapt && !mix) return 0;
     /* The query features stay in net's workspace: nothing below runs net. */
-    const float *fq = e->fl > 0 ? net->acts[e->fl] : b->x; /* (b->n, h) */
+    const float *fq = layer_input(e, net); /* (b->n, h) */
     int m = retrieve(e, b);
     if (m <= 0) return m;
     cl_adapt_items items = {e->feat, e->zmem, e->mem.y};

@@ -74,7 +74,7 @@ static void ewc_destroy(void *ctx)
 }
 
 static int ewc_create(void **out, const cl_params *p, const cl_strategy_env *env,
-                      const cl_model *net, gsl_rng *rng)
+                      const cl_net *net, gsl_rng *rng)
 {
     *out = NULL;
     cl_fisher_kind kind;
@@ -158,7 +158,7 @@ CL_HOT static double penalty_two(const float *restrict fj, const float *restrict
 /* Adds the gradient of every pair's penalty, pairs in task order; returns
  * the penalty lambda/2 sum F (theta - theta*)^2 so a blow-up is caught as
  * divergence. */
-static double add_penalty(ewc *e, cl_model *net)
+static double add_penalty(ewc *e, cl_net *net)
 {
     double pen = 0.0;
     int k = 0;
@@ -173,17 +173,17 @@ static double add_penalty(ewc *e, cl_model *net)
     return 0.5 * e->lambda * pen;
 }
 
-static int ewc_observe(void *ctx, cl_model *net, const cl_batch *b)
+static int ewc_observe(void *ctx, cl_net *net, const cl_batch *b)
 {
     ewc *e = ctx;
-    cl_model_zero_grad(net);
+    cl_net_zero_grad(net);
     int rc = cl_strategy_add_ce_grad(net, b, 1.0f, NULL);
     if (rc) return rc;
     if (e->n_pairs > 0) {
         double pen = add_penalty(e, net);
         if (!isfinite(pen)) return cl_error_set(CL_EDIVERGED, "EWC penalty is %g", pen);
     }
-    cl_model_step(net);
+    cl_net_step(net);
     return 0;
 }
 
@@ -219,7 +219,7 @@ static int new_pair(ewc *e)
     return 0;
 }
 
-static int estimate(ewc *e, cl_model *net, const cl_task *t, float *out)
+static int estimate(ewc *e, cl_net *net, const cl_task *t, float *out)
 {
     const unsigned char *mask = e->scenario == CL_SCENARIO_TASK ? t->classes : NULL;
     double flops = 0.0;
@@ -230,7 +230,7 @@ static int estimate(ewc *e, cl_model *net, const cl_task *t, float *out)
 
 /* Online: F <- gamma F + F_new. F_new lives only for the fold, so the held
  * memory stays one Fisher and one anchor. */
-static int fold_online(ewc *e, cl_model *net, const cl_task *t)
+static int fold_online(ewc *e, cl_net *net, const cl_task *t)
 {
     float *fnew = malloc(e->n_params * sizeof *fnew); /* (n_params) */
     if (!fnew) return cl_error_set(CL_ENOMEM, "out of memory for a Fisher estimate");
@@ -244,7 +244,7 @@ static int fold_online(ewc *e, cl_model *net, const cl_task *t)
     return rc;
 }
 
-static int ewc_task_end(void *ctx, cl_model *net, const cl_task *t)
+static int ewc_task_end(void *ctx, cl_net *net, const cl_task *t)
 {
     ewc *e = ctx;
     int rc;

@@ -25,7 +25,7 @@ typedef struct joint {
 } joint;
 
 static int joint_create(void **out, const cl_params *p, const cl_strategy_env *env,
-                        const cl_model *net, gsl_rng *rng)
+                        const cl_net *net, gsl_rng *rng)
 {
     (void)p, (void)net;
     joint *j = calloc(1, sizeof *j);
@@ -41,7 +41,7 @@ static int joint_create(void **out, const cl_params *p, const cl_strategy_env *e
     return 0;
 }
 
-static int joint_task_begin(void *ctx, cl_model *net, const cl_task *t)
+static int joint_task_begin(void *ctx, cl_net *net, const cl_task *t)
 {
     (void)net;
     joint *j = ctx;
@@ -71,7 +71,7 @@ static int reserve(joint *j, int n)
     return 0;
 }
 
-static int joint_observe(void *ctx, cl_model *net, const cl_batch *b)
+static int joint_observe(void *ctx, cl_net *net, const cl_batch *b)
 {
     joint *j = ctx;
     if (j->n_seen == 0) return cl_strategy_sgd_step(net, b);
@@ -88,11 +88,11 @@ static int joint_observe(void *ctx, cl_model *net, const cl_batch *b)
     }
     const unsigned char *masks = j->env.scenario == CL_SCENARIO_TASK ? j->masks : NULL;
     const float *logits;
-    cl_model_zero_grad(net);
-    if ((rc = cl_model_forward(net, j->x, b->n, &logits))) return rc;
+    cl_net_zero_grad(net);
+    if ((rc = cl_net_forward(net, j->x, b->n, &logits))) return rc;
     if ((rc = cl_loss_ce_rows(logits, j->y, b->n, C, masks, 1.0f, net->dlogits, NULL))) return rc;
-    if ((rc = cl_model_backward(net, net->dlogits))) return rc;
-    cl_model_step(net);
+    if ((rc = cl_net_backward(net, net->dlogits))) return rc;
+    cl_net_step(net);
     return 0;
 }
 

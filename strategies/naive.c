@@ -8,14 +8,14 @@ static const cl_param_spec naive_params[] = {{NULL, 0, NULL, 0, 0, NULL, NULL}};
 
 /* No state; a non-NULL context keeps the harness contract uniform. */
 static int naive_create(void **ctx, const cl_params *p, const cl_strategy_env *env,
-                        const cl_model *net, gsl_rng *rng)
+                        const cl_net *net, gsl_rng *rng)
 {
     (void)p, (void)env, (void)net, (void)rng;
     *ctx = calloc(1, 1);
     return *ctx ? 0 : cl_error_set(CL_ENOMEM, "out of memory");
 }
 
-static int naive_observe(void *ctx, cl_model *net, const cl_batch *b)
+static int naive_observe(void *ctx, cl_net *net, const cl_batch *b)
 {
     (void)ctx;
     return cl_strategy_sgd_step(net, b);

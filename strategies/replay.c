@@ -67,7 +67,7 @@ static void replay_destroy(void *ctx)
 }
 
 static int replay_create(void **out, const cl_params *p, const cl_strategy_env *env,
-                         const cl_model *net, gsl_rng *rng)
+                         const cl_net *net, gsl_rng *rng)
 {
     (void)net;
     *out = NULL;
@@ -96,7 +96,7 @@ static int replay_create(void **out, const cl_params *p, const cl_strategy_env *
     return 0;
 }
 
-static int replay_task_begin(void *ctx, cl_model *net, const cl_task *t)
+static int replay_task_begin(void *ctx, cl_net *net, const cl_task *t)
 {
     (void)net;
     replay *r = ctx;
@@ -144,22 +144,22 @@ static const unsigned char *row_masks(replay *r, int from, int to)
 
 /* One CE forward/backward over rows [from, to) of the batch buffers, adding
  * scale * gradient into net->grads. */
-static int ce_rows(replay *r, cl_model *net, int from, int to, float scale)
+static int ce_rows(replay *r, cl_net *net, int from, int to, float scale)
 {
     const float *logits;
     int n = to - from, C = r->env.n_classes;
-    int rc = cl_model_forward(net, r->x + (size_t)from * r->env.d, n, &logits);
+    int rc = cl_net_forward(net, r->x + (size_t)from * r->env.d, n, &logits);
     if (rc) return rc;
     rc = cl_loss_ce_rows(logits, r->y + from, n, C, row_masks(r, from, to), scale,
                          net->dlogits, NULL);
     if (rc) return rc;
-    return cl_model_backward(net, net->dlogits);
+    return cl_net_backward(net, net->dlogits);
 }
 
 /* concat: one pass over B stream rows and m replay rows (rows [0, B+m)).
  * The replay share of the pass's FLOPs is m / (B + m): every row costs the
  * same through an MLP. */
-static int step_concat(replay *r, cl_model *net, const cl_batch *b, int m)
+static int step_concat(replay *r, cl_net *net, const cl_batch *b, int m)
 {
     int B = b->n;
     if (r->env.scenario == CL_SCENARIO_TASK)
@@ -173,7 +173,7 @@ static int step_concat(replay *r, cl_model *net, const cl_batch *b, int m)
 
 /* weighted: (1/t) CE(stream) + (1 - 1/t) CE(replay), two passes. With
  * t = 1 the replay term has weight 0 and is skipped. */
-static int step_weighted(replay *r, cl_model *net, const cl_batch *b, int m)
+static int step_weighted(replay *r, cl_net *net, const cl_batch *b, int m)
 {
     int t = r->n_seen > 1 ? r->n_seen : 1;
     float w = 1.0f / (float)t;
@@ -185,7 +185,7 @@ static int step_weighted(replay *r, cl_model *net, const cl_batch *b, int m)
     return rc;
 }
 
-static int replay_observe(void *ctx, cl_model *net, const cl_batch *b)
+static int replay_observe(void *ctx, cl_net *net, const cl_batch *b)
 {
     replay *r = ctx;
     int B = b->n, d = r->env.d;
@@ -194,7 +194,7 @@ static int replay_observe(void *ctx, cl_model *net, const cl_batch *b)
     if (rc) return rc;
     /* Rows [0, B) hold the stream batch for concat; replay rows follow. */
     int m = cl_buffer_sample(r->buf, want, r->rng, r->x + (size_t)B * d, r->y + B, r->task + B);
-    cl_model_zero_grad(net);
+    cl_net_zero_grad(net);
     if (m == 0) {
         rc = cl_strategy_add_ce_grad(net, b, 1.0f, NULL);
     } else if (r->weighted) {
@@ -205,7 +205,7 @@ static int replay_observe(void *ctx, cl_model *net, const cl_batch *b)
         rc = step_concat(r, net, b, m);
     }
     if (rc) return rc;
-    cl_model_step(net);
+    cl_net_step(net);
     cl_buffer_offer_batch(r->buf, b, r->rng);
     return 0;
 }

@@ -102,7 +102,7 @@ typedef struct sleeper {
     int sleep_steps, sleep_batch;
     size_t teacher_bytes;      /* one parameter block */
 
-    cl_model *teacher;         /* frozen snapshot of net at task_begin */
+    cl_net *teacher;         /* frozen snapshot of net at task_begin */
     int has_teacher;           /* the snapshot learned at least one task */
     cl_buffer *buf;            /* source=buffer only */
     float *slot_probs;         /* (buffer cap, C) teacher's probabilities per slot */
@@ -135,7 +135,7 @@ static void sleep_destroy(void *ctx)
 {
     sleeper *s = ctx;
     if (!s) return;
-    cl_model_free(s->teacher);
+    cl_net_free(s->teacher);
     cl_buffer_free(s->buf);
     free(s->slot_probs);
     free(s->old_slots);
@@ -161,10 +161,10 @@ static int parse_source(const char *name)
     return SRC_BUFFER;
 }
 
-static int alloc_state(sleeper *s, const cl_model *net, int buffer_size)
+static int alloc_state(sleeper *s, const cl_net *net, int buffer_size)
 {
     int C = s->env.n_classes, d = s->env.d;
-    int rc = cl_model_clone(&s->teacher, net);
+    int rc = cl_net_clone(&s->teacher, net);
     if (rc) return rc;
     if (s->source == SRC_BUFFER) {
         if ((rc = cl_buffer_new(&s->buf, buffer_size, d, C, CL_BUFFER_RESERVOIR))) return rc;
@@ -189,7 +189,7 @@ static int alloc_state(sleeper *s, const cl_model *net, int buffer_size)
 }
 
 static int sleep_create(void **out, const cl_params *p, const cl_strategy_env *env,
-                        const cl_model *net, gsl_rng *rng)
+                        const cl_net *net, gsl_rng *rng)
 {
     *out = NULL;
     sleeper *s = calloc(1, sizeof *s);
@@ -206,7 +206,7 @@ static int sleep_create(void **out, const cl_params *p, const cl_strategy_env *e
     s->every = cl_params_int(p, "every");
     s->sleep_steps = (int)cl_params_int(p, "sleep_steps");
     s->sleep_batch = (int)cl_params_int(p, "sleep_batch");
-    s->teacher_bytes = cl_model_param_bytes(net);
+    s->teacher_bytes = cl_net_param_bytes(net);
     int rc = alloc_state(s, net, (int)cl_params_int(p, "buffer_size"));
     if (rc) {
         sleep_destroy(s);
@@ -235,7 +235,7 @@ static const unsigned char *teacher_mask(const sleeper *s, int task)
  * zero outside each row's teacher mask; tasks (n) or NULL (all rows -1).
  * The teacher's FLOPs are model FLOPs spent training, so they are added to
  * the student's counter (train_flops) as well as to distill_flops. */
-static int teacher_probs(sleeper *s, cl_model *net, const float *x, int n, const int *tasks,
+static int teacher_probs(sleeper *s, cl_net *net, const float *x, int n, const int *tasks,
                          float *probs)
 {
     int C = s->env.n_classes;
@@ -243,7 +243,7 @@ static int teacher_probs(sleeper *s, cl_model *net, const float *x, int n, const
     for (int i0 = 0; i0 < n; i0 += TEACHER_CHUNK) {
         int m = n - i0 < TEACHER_CHUNK ? n - i0 : TEACHER_CHUNK;
         const float *logits;
-        int rc = cl_model_forward(s->teacher, x + (size_t)i0 * s->env.d, m, &logits);
+        int rc = cl_net_forward(s->teacher, x + (size_t)i0 * s->env.d, m, &logits);
         if (rc) return rc;
         for (int i = 0; i < m; i++)
             cl_softmax(logits + (size_t)i * C, 1, C, teacher_mask(s, tasks ? tasks[i0 + i] : -1),
@@ -256,7 +256,7 @@ static int teacher_probs(sleeper *s, cl_model *net, const float *x, int n, const
 }
 
 /* Snapshots the teacher and caches its view of every buffer slot. */
-static int sleep_task_begin(void *ctx, cl_model *net, const cl_task *t)
+static int sleep_task_begin(void *ctx, cl_net *net, const cl_task *t)
 {
     sleeper *s = ctx;
     int C = s->env.n_classes;
@@ -342,7 +342,7 @@ static int draw_buffer(sleeper *s, int n, float *x)
 
 /* n Gaussian inputs with the running mean and std into x (n, d), then the
  * teacher's probabilities of them. */
-static int draw_noise(sleeper *s, cl_model *net, int n, float *x)
+static int draw_noise(sleeper *s, cl_net *net, int n, float *x)
 {
     int d = s->env.d, C = s->env.n_classes;
     double cnt = s->in_n > 1 ? (double)s->in_n : 1.0;
@@ -362,7 +362,7 @@ static float distill_weight(const sleeper *s)
 /* One sleep update. Rows [0, n_cur) of s->x / s->y hold current-task
  * samples. source=current distils those same rows; the other sources draw
  * n_old distilled rows into rows [n_cur, n_cur + n_old). */
-static int sleep_update(sleeper *s, cl_model *net, int n_cur, int n_old)
+static int sleep_update(sleeper *s, cl_net *net, int n_cur, int n_old)
 {
     int C = s->env.n_classes, d = s->env.d, rc = 0;
     const unsigned char *ce_mask =
@@ -382,8 +382,8 @@ static int sleep_update(sleeper *s, cl_model *net, int n_cur, int n_old)
     int rows = s->source == SRC_CURRENT ? n_cur : n_cur + n_old;
     const float *logits;
     double f0 = net->flops; /* after the teacher, which teacher_probs counted */
-    cl_model_zero_grad(net);
-    if ((rc = cl_model_forward(net, s->x, rows, &logits))) return rc;
+    cl_net_zero_grad(net);
+    if ((rc = cl_net_forward(net, s->x, rows, &logits))) return rc;
     if ((rc = cl_loss_ce(logits, s->y, n_cur, C, ce_mask, 1.0f - a, net->dlogits, NULL))) return rc;
     if (n_old > 0) {
         /* Shared rows need the two gradients summed; disjoint rows write
@@ -397,11 +397,11 @@ static int sleep_update(sleeper *s, cl_model *net, int n_cur, int n_old)
         if (shared)
             for (size_t k = 0; k < (size_t)n_cur * C; k++) net->dlogits[k] += s->dkd[k];
     }
-    if ((rc = cl_model_backward(net, net->dlogits))) return rc;
-    float lr = net->opt.lr;
-    if (s->sleep_lr > 0) net->opt.lr = s->sleep_lr;
-    cl_model_step(net);
-    net->opt.lr = lr;
+    if ((rc = cl_net_backward(net, net->dlogits))) return rc;
+    float lr = net->lr;
+    if (s->sleep_lr > 0) net->lr = s->sleep_lr;
+    cl_net_step(net);
+    net->lr = lr;
     s->distill_flops += net->flops - f0;
     return 0;
 }
@@ -413,7 +413,7 @@ static int sleep_rows(const sleeper *s)
 
 /* A sleep during a task: the wake batch b is the current rows of every
  * update (it replaces the wake step it came with). */
-static int sleep_on_batch(sleeper *s, cl_model *net, const cl_batch *b)
+static int sleep_on_batch(sleeper *s, cl_net *net, const cl_batch *b)
 {
     int n_old = sleep_rows(s);
     int rc = reserve(s, b->n + n_old);
@@ -426,7 +426,7 @@ static int sleep_on_batch(sleeper *s, cl_model *net, const cl_batch *b)
     return rc;
 }
 
-static int sleep_observe(void *ctx, cl_model *net, const cl_batch *b)
+static int sleep_observe(void *ctx, cl_net *net, const cl_batch *b)
 {
     sleeper *s = ctx;
     s->batch = b->n;
@@ -446,7 +446,7 @@ static int sleep_observe(void *ctx, cl_model *net, const cl_batch *b)
 
 /* The sleep at a task's end: current rows drawn uniformly, with
  * replacement, from the task that just ended. */
-static int sleep_task_end(void *ctx, cl_model *net, const cl_task *t)
+static int sleep_task_end(void *ctx, cl_net *net, const cl_task *t)
 {
     sleeper *s = ctx;
     int n = sleep_rows(s);
@@ -467,7 +467,7 @@ static int sleep_task_end(void *ctx, cl_model *net, const cl_task *t)
 
 /* Bytes kept beyond the network: the teacher's parameters (the clone also
  * carries unused optimiser blocks and a workspace; those are an artefact of
- * reusing cl_model, not of the method), the buffer and its cached teacher
+ * reusing cl_net, not of the method), the buffer and its cached teacher
  * probabilities, or the input moments. */
 static void sleep_ledger(const void *ctx, cl_ledger *out)
 {

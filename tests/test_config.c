@@ -269,7 +269,7 @@ Test(config, yaml_text)
     yaml_has(c, "\nsuite:\n  name: seq-tasks\n");
     yaml_has(c, "\n  tasks: 3\n");
     yaml_has(c, "\nstrategy:\n  name: naive\n");
-    yaml_has(c, "\nmodel:\n  hidden: [64,32]\n");
+    yaml_has(c, "\nmodel:\n  net: mlp\n  hidden: [64,32]\n");
     yaml_has(c, "\ntrain:\n  optimizer: adam\n  lr: 0.01\n");
     yaml_has(c, "\n  reset_optim: false\n");
     yaml_has(c, "\n  steps: 300\n");

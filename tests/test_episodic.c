@@ -27,7 +27,7 @@ typedef cl_kvmem episodic_view;
 typedef struct rig {
     cl_config *cfg;
     cl_suite *suite;
-    cl_model *net;
+    cl_net *net;
     const cl_strategy_ops *ops;
     void *ctx;
     gsl_rng *rs, *ri, *rx;
@@ -49,8 +49,8 @@ static void rig_open(rig *r, cl_scenario sc, const char **sets, int n_sets)
     long hidden[] = {32, 32};
     cl_optim_config opt;
     cl_config_optim(r->cfg, &opt);
-    cr_assert_eq(cl_model_new(&r->net, r->suite->d, hidden, 2, r->suite->n_classes, &opt, r->ri), 0);
-    cl_strategy_env env = {sc, r->suite->n_tasks, r->suite->n_classes, r->suite->d, hidden, 2};
+    cr_assert_eq(cl_net_mlp_new(&r->net, r->suite->d, hidden, 2, r->suite->n_classes, &opt, r->ri), 0);
+    cl_strategy_env env = {sc, r->suite->n_tasks, r->suite->n_classes, r->suite->d};
     r->ops = r->cfg->ops;
     cr_assert_eq(r->ops->create(&r->ctx, r->cfg->strat, &env, r->net, r->rx), 0, "%s",
                  cl_error_last());
@@ -59,7 +59,7 @@ static void rig_open(rig *r, cl_scenario sc, const char **sets, int n_sets)
 static void rig_close(rig *r)
 {
     r->ops->destroy(r->ctx);
-    cl_model_free(r->net);
+    cl_net_free(r->net);
     cl_suite_free(r->suite);
     gsl_rng_free(r->rs);
     gsl_rng_free(r->ri);
@@ -141,7 +141,7 @@ Test(episodic, predict_leaves_network_unchanged)
         rig_open(&r, CL_SCENARIO_CLASS, variants[v], 2);
         rig_train(&r, 0);
         rig_train(&r, 1);
-        size_t bytes = cl_model_param_bytes(r.net);
+        size_t bytes = cl_net_param_bytes(r.net);
         float *p = malloc(bytes), *m = malloc(bytes), *vv = malloc(bytes);
         memcpy(p, r.net->params, bytes);
         memcpy(m, r.net->opt_m, bytes);
@@ -175,7 +175,7 @@ Test(episodic, no_adaptation_equals_plain_network)
     cr_assert_eq(r.suite->n_classes, 4);
     rig_predict(&r, 0, 30, 0, got);
     const float *want;
-    cr_assert_eq(cl_model_forward(r.net, r.suite->tasks[0].test_x, 30, &want), 0);
+    cr_assert_eq(cl_net_forward(r.net, r.suite->tasks[0].test_x, 30, &want), 0);
     cr_assert(memcmp(got, want, sizeof got) == 0);
     rig_close(&r);
 

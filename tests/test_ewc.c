@@ -130,7 +130,7 @@ Test(ewc, ledger_bytes_and_penalty_flops)
 typedef struct drive {
     cl_config *cfg;
     cl_suite *suite;
-    cl_model *net;
+    cl_net *net;
     gsl_rng *rng;
     const cl_strategy_ops *ops;
     void *ctx;
@@ -151,8 +151,8 @@ static void drive_open(drive *d, cl_scenario sc, const char *const *sets, size_t
     cl_optim_config o;
     cl_config_optim(d->cfg, &o);
     if (opt) o = *opt;
-    cr_assert_eq(cl_model_new(&d->net, d->suite->d, hidden, 2, d->suite->n_classes, &o, ri), 0);
-    cl_strategy_env env = {sc, d->suite->n_tasks, d->suite->n_classes, d->suite->d, hidden, 2};
+    cr_assert_eq(cl_net_mlp_new(&d->net, d->suite->d, hidden, 2, d->suite->n_classes, &o, ri), 0);
+    cl_strategy_env env = {sc, d->suite->n_tasks, d->suite->n_classes, d->suite->d};
     d->ops = d->cfg->ops;
     cr_assert_eq(d->ops->create(&d->ctx, d->cfg->strat, &env, d->net, d->rng), 0, "%s",
                  cl_error_last());
@@ -178,7 +178,7 @@ static void drive_task(drive *d, int t)
         cr_assert_eq(d->ops->observe(d->ctx, d->net, &b), 0, "%s", cl_error_last());
     }
     cr_assert_eq(d->ops->task_end(d->ctx, d->net, k), 0, "%s", cl_error_last());
-    size_t bytes = cl_model_param_bytes(d->net);
+    size_t bytes = cl_net_param_bytes(d->net);
     d->theta[t] = malloc(bytes);
     cr_assert_not_null(d->theta[t]);
     memcpy(d->theta[t], d->net->params, bytes);
@@ -188,15 +188,15 @@ static void drive_task(drive *d, int t)
  * clone so the live network is not disturbed. */
 static float *fisher_at(const drive *d, int t)
 {
-    cl_model *m;
-    cr_assert_eq(cl_model_clone(&m, d->net), 0);
-    memcpy(m->params, d->theta[t], cl_model_param_bytes(m));
+    cl_net *m;
+    cr_assert_eq(cl_net_clone(&m, d->net), 0);
+    memcpy(m->params, d->theta[t], cl_net_param_bytes(m));
     const cl_task *k = &d->suite->tasks[t];
     const unsigned char *mask = d->cfg->scenario == CL_SCENARIO_TASK ? k->classes : NULL;
-    float *f = malloc(cl_model_param_bytes(m));
+    float *f = malloc(cl_net_param_bytes(m));
     cr_assert_not_null(f);
     cr_assert_eq(cl_fisher_task(m, k, d->suite->d, mask, CL_FISHER_EXPECTED, 0, NULL, f, NULL), 0);
-    cl_model_free(m);
+    cl_net_free(m);
     return f;
 }
 
@@ -205,7 +205,7 @@ static void drive_close(drive *d)
     d->ops->destroy(d->ctx);
     free(d->theta[0]);
     free(d->theta[1]);
-    cl_model_free(d->net);
+    cl_net_free(d->net);
     cl_suite_free(d->suite);
     gsl_rng_free(d->rng);
     cl_config_free(d->cfg);
@@ -292,10 +292,10 @@ Test(ewc, penalty_gradient_is_lambda_f_times_displacement)
     drive_task(&d, 0);
     drive_task(&d, 1);
     size_t P = d.net->n_params;
-    cl_model *ref;
-    cr_assert_eq(cl_model_clone(&ref, d.net), 0);
+    cl_net *ref;
+    cr_assert_eq(cl_net_clone(&ref, d.net), 0);
     cl_batch b = batch_of(&d, 1, 5, 16);
-    cl_model_zero_grad(ref);
+    cl_net_zero_grad(ref);
     cr_assert_eq(cl_strategy_add_ce_grad(ref, &b, 1.0f, NULL), 0);
     double moved = 0.0;
     for (size_t i = 0; i < P; i++) {
@@ -306,12 +306,12 @@ Test(ewc, penalty_gradient_is_lambda_f_times_displacement)
         }
     }
     cr_assert(moved > 0.0, "the weights never left the anchors");
-    cl_model_step(ref);
+    cl_net_step(ref);
     cr_assert_eq(d.ops->observe(d.ctx, d.net, &b), 0);
     for (size_t i = 0; i < P; i++)
         cr_assert(fabs(d.net->params[i] - ref->params[i]) <= 1e-6 * fmax(fabs(ref->params[i]), 1e-3),
                   "param %zu: ewc %.9g vs by hand %.9g", i, d.net->params[i], ref->params[i]);
-    cl_model_free(ref);
+    cl_net_free(ref);
     drive_close(&d);
 }
 

@@ -11,7 +11,8 @@
 #include "clbench/base/error.h"
 #include "clbench/nn/fisher.h"
 #include "clbench/nn/loss.h"
-#include "clbench/nn/model.h"
+#include "clbench/nn/net.h"
+#include "clbench/nn/mlp.h"
 #include "clbench/base/rng.h"
 
 static void suite_init(void) { openblas_set_num_threads(1); }
@@ -30,12 +31,12 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
-static cl_model *make_model(unsigned long seed)
+static cl_net *make_model(unsigned long seed)
 {
     gsl_rng *rng;
     cr_assert_eq(cl_rng_new(&rng, seed, CL_RNG_INIT), 0);
-    cl_model *m;
-    cr_assert_eq(cl_model_new(&m, D, HIDDEN, 2, C, &SGD0, rng), 0);
+    cl_net *m;
+    cr_assert_eq(cl_net_mlp_new(&m, D, HIDDEN, 2, C, &SGD0, rng), 0);
     gsl_rng_free(rng);
     return m;
 }
@@ -56,23 +57,23 @@ static void make_data(unsigned long seed, int n, const unsigned char *mask, floa
 }
 
 /* Adds w * (gradient of -log p(label | x) of one sample)^2 into ref. */
-static void add_sample(cl_model *m, const float *x, int label, const unsigned char *mask,
+static void add_sample(cl_net *m, const float *x, int label, const unsigned char *mask,
                        double w, float *one, double *ref)
 {
     const float *logits;
     float dl[C];
-    cr_assert_eq(cl_model_forward(m, x, 1, &logits), 0);
+    cr_assert_eq(cl_net_forward(m, x, 1, &logits), 0);
     cr_assert_eq(cl_loss_ce(logits, &label, 1, C, mask, 1.0f, dl, NULL), 0);
     memset(one, 0, m->n_params * sizeof *one);
-    cr_assert_eq(cl_model_backward_into(m, dl, one, 0), 0);
+    cr_assert_eq(cl_net_backward_into(m, dl, one, 0), 0);
     for (size_t k = 0; k < m->n_params; k++) ref[k] += w * (double)one[k] * one[k];
 }
 
 /* Softmax of one sample's logits in double, masked units 0. */
-static void ref_probs(cl_model *m, const float *x, const unsigned char *mask, double *p)
+static void ref_probs(cl_net *m, const float *x, const unsigned char *mask, double *p)
 {
     const float *z;
-    cr_assert_eq(cl_model_forward(m, x, 1, &z), 0);
+    cr_assert_eq(cl_net_forward(m, x, 1, &z), 0);
     double mx = -INFINITY, sum = 0.0;
     for (int j = 0; j < C; j++)
         if (!mask || mask[j]) mx = fmax(mx, z[j]);
@@ -85,7 +86,7 @@ static void ref_probs(cl_model *m, const float *x, const unsigned char *mask, do
 
 /* The brute-force Fisher: a loop over samples and, for "expected", over
  * classes weighted by p_c (the manual sum over classes). */
-static void brute_force(cl_model *m, const float *x, const int *y, int n,
+static void brute_force(cl_net *m, const float *x, const int *y, int n,
                         const unsigned char *mask, cl_fisher_kind kind, double *ref)
 {
     float *one = xcalloc(m->n_params, sizeof *one);
@@ -135,7 +136,7 @@ static void check_estimator(cl_fisher_kind kind, int masked)
     enum { N = 300 };
     static const unsigned char MASK[C] = {0, 1, 0, 1, 1};
     const unsigned char *mask = masked ? MASK : NULL;
-    cl_model *m = make_model(5);
+    cl_net *m = make_model(5);
     float *x = xcalloc((size_t)N * D, sizeof *x);
     int y[N];
     make_data(5, N, mask, x, y);
@@ -155,7 +156,7 @@ static void check_estimator(cl_fisher_kind kind, int masked)
     free(x);
     free(got);
     free(ref);
-    cl_model_free(m);
+    cl_net_free(m);
 }
 
 Test(fisher, empirical_matches_per_sample) { check_estimator(CL_FISHER_EMPIRICAL, 0); }
@@ -171,12 +172,12 @@ Test(fisher, expected_masked_matches_sum_over_classes) { check_estimator(CL_FISH
  * the output bias pushed far towards class 0. */
 Test(fisher, expected_vanishes_for_a_confident_model)
 {
-    cl_model *m = make_model(9);
+    cl_net *m = make_model(9);
     float x[D];
     int y = 2;
     make_data(9, 1, NULL, x, &y);
     y = 2;
-    m->layers[m->n_layers - 1].b[0] = 60.0f;
+    cl_net_mlp_of(m)->layers[cl_net_mlp_of(m)->n_layers - 1].b[0] = 60.0f;
     size_t P = m->n_params;
     float *fe = xcalloc(P, sizeof *fe), *fx = xcalloc(P, sizeof *fx);
     cr_assert_eq(cl_fisher_estimate(m, x, &y, 1, D, NULL, CL_FISHER_EMPIRICAL, fe, NULL), 0);
@@ -190,7 +191,7 @@ Test(fisher, expected_vanishes_for_a_confident_model)
     cr_assert(sx < 1e-12 * se + 1e-20, "expected Fisher %g is not ~0 (empirical %g)", sx, se);
     free(fe);
     free(fx);
-    cl_model_free(m);
+    cl_net_free(m);
 }
 
 /* Every estimator is non-negative and finite on a wider network with
@@ -201,8 +202,8 @@ Test(fisher, nonnegative_finite_and_side_effect_free)
     const long hidden[] = {W, W};
     gsl_rng *rng;
     cr_assert_eq(cl_rng_new(&rng, 3, CL_RNG_INIT), 0);
-    cl_model *m;
-    cr_assert_eq(cl_model_new(&m, D, hidden, 2, C, &SGD0, rng), 0);
+    cl_net *m;
+    cr_assert_eq(cl_net_mlp_new(&m, D, hidden, 2, C, &SGD0, rng), 0);
     gsl_rng_free(rng);
     float *x = xcalloc((size_t)N * D, sizeof *x);
     int y[N];
@@ -227,7 +228,7 @@ Test(fisher, nonnegative_finite_and_side_effect_free)
     free(x);
     free(params);
     free(f);
-    cl_model_free(m);
+    cl_net_free(m);
 }
 
 /* FLOPs: one forward, then one backward (empirical, predicted) or one per
@@ -237,13 +238,13 @@ Test(fisher, flops_are_the_model_passes)
 {
     enum { N = 40 };
     static const unsigned char MASK[C] = {1, 0, 1, 0, 0};
-    cl_model *m = make_model(4);
+    cl_net *m = make_model(4);
     float x[N * D];
     int y[N];
     make_data(4, N, MASK, x, y);
     double fwd = 0.0, bwd = 0.0;
-    for (int l = 0; l < m->n_layers; l++) {
-        double mn = 2.0 * N * m->layers[l].n_in * m->layers[l].n_out;
+    for (int l = 0; l < cl_net_mlp_of(m)->n_layers; l++) {
+        double mn = 2.0 * N * cl_net_mlp_of(m)->layers[l].n_in * cl_net_mlp_of(m)->layers[l].n_out;
         fwd += mn;
         bwd += l ? 2.0 * mn : mn;
     }
@@ -257,7 +258,7 @@ Test(fisher, flops_are_the_model_passes)
                   cl_fisher_kind_name(kind), flops, fwd + passes[kind] * bwd);
     }
     free(f);
-    cl_model_free(m);
+    cl_net_free(m);
 }
 
 /* A task of n samples with random inputs and labels. */
@@ -282,7 +283,7 @@ static void free_task(cl_task *t)
 Test(fisher, task_first_n_and_all)
 {
     enum { N = 50 };
-    cl_model *m = make_model(6);
+    cl_net *m = make_model(6);
     cl_task t;
     make_task(&t, N, 6);
     size_t P = m->n_params;
@@ -302,7 +303,7 @@ Test(fisher, task_first_n_and_all)
     free(a);
     free(b);
     free_task(&t);
-    cl_model_free(m);
+    cl_net_free(m);
 }
 
 /* With an rng, the estimate is the mean of the per-sample Fishers of a
@@ -312,7 +313,7 @@ Test(fisher, task_first_n_and_all)
 Test(fisher, task_random_subset_is_uniform)
 {
     enum { N = 6, K = 3, SEEDS = 300 };
-    cl_model *m = make_model(8);
+    cl_net *m = make_model(8);
     cl_task t;
     make_task(&t, N, 8);
     size_t P = m->n_params;
@@ -357,22 +358,22 @@ Test(fisher, task_random_subset_is_uniform)
     free(per);
     free(f);
     free_task(&t);
-    cl_model_free(m);
+    cl_net_free(m);
 }
 
 Test(fisher, nonfinite_logits_diverge)
 {
-    cl_model *m = make_model(2);
+    cl_net *m = make_model(2);
     float x[4 * D];
     int y[4];
     make_data(2, 4, NULL, x, y);
-    m->layers[0].w[0] = NAN;
+    cl_net_mlp_of(m)->layers[0].w[0] = NAN;
     float *f = xcalloc(m->n_params, sizeof *f);
     for (int kind = CL_FISHER_EMPIRICAL; kind <= CL_FISHER_EXPECTED; kind++)
         cr_assert_eq(cl_fisher_estimate(m, x, y, 4, D, NULL, kind, f, NULL), CL_EDIVERGED);
     cr_assert_eq(cl_fisher_estimate(m, x, y, 0, D, NULL, CL_FISHER_EMPIRICAL, f, NULL), CL_EINVAL);
     free(f);
-    cl_model_free(m);
+    cl_net_free(m);
 }
 
 Test(fisher, kind_names_round_trip)

@@ -9,7 +9,8 @@
 #include <string.h>
 #include "clbench/base/error.h"
 #include "clbench/nn/loss.h"
-#include "clbench/nn/model.h"
+#include "clbench/nn/net.h"
+#include "clbench/nn/mlp.h"
 #include "clbench/base/rng.h"
 #include "clbench/strategies/strategy.h"
 
@@ -19,13 +20,13 @@ TestSuite(model, .timeout = 30, .init = suite_init);
 
 static const cl_optim_config SGD0 = {.kind = CL_OPTIM_SGD, .lr = 0.1f};
 
-static cl_model *make_model(int n_in, const long *hidden, int n_hidden, int n_out,
+static cl_net *make_model(int n_in, const long *hidden, int n_hidden, int n_out,
                             const cl_optim_config *opt, unsigned long seed)
 {
     gsl_rng *rng;
     cr_assert_eq(cl_rng_new(&rng, seed, CL_RNG_INIT), 0);
-    cl_model *m;
-    cr_assert_eq(cl_model_new(&m, n_in, hidden, n_hidden, n_out, opt, rng), 0);
+    cl_net *m;
+    cr_assert_eq(cl_net_mlp_new(&m, n_in, hidden, n_hidden, n_out, opt, rng), 0);
     gsl_rng_free(rng);
     return m;
 }
@@ -49,19 +50,19 @@ static void *xcalloc(size_t n, size_t size)
  * evaluated entirely in double. Also reports the smallest |pre-activation| of
  * any hidden unit, writes the hidden units' sign pattern into `pattern`
  * (B * sum hidden, may be NULL) and the logits into `logits` (may be NULL). */
-static double ref_loss(const cl_model *m, const float *x, int B, const int *y,
+static double ref_loss(const cl_net *m, const float *x, int B, const int *y,
                        const unsigned char *mask, double *min_abs_pre,
                        unsigned char *pattern, double *logits)
 {
     double a[1024], z[1024];
     double loss = 0.0, min_pre = INFINITY;
     size_t np = 0;
-    int C = m->sizes[m->n_layers];
+    int C = cl_net_mlp_of(m)->sizes[cl_net_mlp_of(m)->n_layers];
     for (int n = 0; n < B; n++) {
-        int width = m->sizes[0];
+        int width = cl_net_mlp_of(m)->sizes[0];
         for (int i = 0; i < width; i++) a[i] = x[(size_t)n * width + i];
-        for (int l = 0; l < m->n_layers; l++) {
-            const cl_layer *L = &m->layers[l];
+        for (int l = 0; l < cl_net_mlp_of(m)->n_layers; l++) {
+            const cl_layer *L = &cl_net_mlp_of(m)->layers[l];
             cr_assert(L->n_out <= 1024 && L->n_in <= 1024);
             for (int j = 0; j < L->n_out; j++) {
                 double s = L->b[j];
@@ -69,7 +70,7 @@ static double ref_loss(const cl_model *m, const float *x, int B, const int *y,
                     s += (double)L->w[(size_t)j * L->n_in + i] * a[i];
                 z[j] = s;
             }
-            if (l + 1 < m->n_layers) {
+            if (l + 1 < cl_net_mlp_of(m)->n_layers) {
                 for (int j = 0; j < L->n_out; j++) {
                     if (fabs(z[j]) < min_pre) min_pre = fabs(z[j]);
                     if (pattern) pattern[np++] = z[j] > 0.0;
@@ -91,10 +92,10 @@ static double ref_loss(const cl_model *m, const float *x, int B, const int *y,
     return loss / B;
 }
 
-static int hidden_units(const cl_model *m)
+static int hidden_units(const cl_net *m)
 {
     int s = 0;
-    for (int l = 1; l < m->n_layers; l++) s += m->sizes[l];
+    for (int l = 1; l < cl_net_mlp_of(m)->n_layers; l++) s += cl_net_mlp_of(m)->sizes[l];
     return s;
 }
 
@@ -109,7 +110,7 @@ static const long GC_HIDDEN[] = {6, 5};
 #define GC_MARGIN 0.02
 
 typedef struct gc_case {
-    cl_model *m;
+    cl_net *m;
     float x[GC_B * GC_IN];
     int y[GC_B];
     unsigned long seed;
@@ -135,7 +136,7 @@ static void gc_make(gc_case *c, const unsigned char *mask)
             c->seed = seed;
             return;
         }
-        cl_model_free(c->m);
+        cl_net_free(c->m);
     }
     cr_assert_fail("no seed below 1000 keeps pre-activations off the kink");
 }
@@ -144,11 +145,11 @@ static void gc_make(gc_case *c, const unsigned char *mask)
  * reference loss; returns the largest relative error. */
 static double gc_check(gc_case *c, const unsigned char *mask)
 {
-    cl_model *m = c->m;
+    cl_net *m = c->m;
     const float *logits;
     float dl[GC_B * GC_OUT];
     double loss;
-    cr_assert_eq(cl_model_forward(m, c->x, GC_B, &logits), 0);
+    cr_assert_eq(cl_net_forward(m, c->x, GC_B, &logits), 0);
 
     /* The model's forward agrees with the reference forward. */
     double ref_logits[GC_B * GC_OUT];
@@ -159,8 +160,8 @@ static double gc_check(gc_case *c, const unsigned char *mask)
 
     cr_assert_eq(cl_loss_ce(logits, c->y, GC_B, GC_OUT, mask, 1.0f, dl, &loss), 0);
     cr_assert(fabs(loss - ref) <= 1e-6, "loss %.9g vs reference %.9g", loss, ref);
-    cl_model_zero_grad(m);
-    cr_assert_eq(cl_model_backward(m, dl), 0);
+    cl_net_zero_grad(m);
+    cr_assert_eq(cl_net_backward(m, dl), 0);
 
     int nh = hidden_units(m);
     unsigned char *pat0 = xcalloc((size_t)GC_B * nh, 1);
@@ -207,7 +208,7 @@ Test(model, gradient_matches_finite_differences)
     double norm = 0.0;
     for (size_t k = 0; k < c.m->n_params; k++) norm += fabs(c.m->grads[k]);
     cr_assert(norm > 0.1, "gradient L1 norm %g", norm);
-    cl_model_free(c.m);
+    cl_net_free(c.m);
 }
 
 Test(model, gradient_with_class_mask)
@@ -217,7 +218,7 @@ Test(model, gradient_with_class_mask)
     gc_make(&c, mask);
     gc_check(&c, mask);
     /* Masked output units get exactly zero weight and bias gradients. */
-    const cl_layer *L = &c.m->layers[c.m->n_layers - 1];
+    const cl_layer *L = &cl_net_mlp_of(c.m)->layers[cl_net_mlp_of(c.m)->n_layers - 1];
     for (int j = 0; j < GC_OUT; j++) {
         if (mask[j]) continue;
         for (int i = 0; i < L->n_in; i++)
@@ -229,7 +230,7 @@ Test(model, gradient_with_class_mask)
     double live = 0.0;
     for (int i = 0; i < L->n_in; i++) live += fabs(L->dw[i]) + fabs(L->dw[2 * L->n_in + i]);
     cr_assert(live > 0.0);
-    cl_model_free(c.m);
+    cl_net_free(c.m);
 }
 
 /* ---- 2. squared-gradient (Fisher) path --------------------------------- */
@@ -238,7 +239,7 @@ Test(model, squared_backward_is_sum_of_per_sample_squares)
 {
     enum { D = 10, C = 5, B = 17 };
     const long hidden[] = {12, 9};
-    cl_model *m = make_model(D, hidden, 2, C, &SGD0, 11);
+    cl_net *m = make_model(D, hidden, 2, C, &SGD0, 11);
     gsl_rng *rng;
     cr_assert_eq(cl_rng_new(&rng, 11, CL_RNG_DATA), 0);
     float x[B * D];
@@ -256,18 +257,18 @@ Test(model, squared_backward_is_sum_of_per_sample_squares)
 
     /* Brute force: one sample at a time, gradient of its own loss. */
     for (int n = 0; n < B; n++) {
-        cr_assert_eq(cl_model_forward(m, x + n * D, 1, &logits), 0);
+        cr_assert_eq(cl_net_forward(m, x + n * D, 1, &logits), 0);
         cr_assert_eq(cl_loss_ce(logits, &y[n], 1, C, NULL, 1.0f, dl, NULL), 0);
         memset(one, 0, P * sizeof *one);
-        cr_assert_eq(cl_model_backward_into(m, dl, one, 0), 0);
+        cr_assert_eq(cl_net_backward_into(m, dl, one, 0), 0);
         for (size_t k = 0; k < P; k++) ref[k] += (double)one[k] * one[k];
     }
 
     /* One batched pass with per-sample dlogits (scale = B). */
-    cl_model_zero_grad(m);
-    cr_assert_eq(cl_model_forward(m, x, B, &logits), 0);
+    cl_net_zero_grad(m);
+    cr_assert_eq(cl_net_forward(m, x, B, &logits), 0);
     cr_assert_eq(cl_loss_ce(logits, y, B, C, NULL, (float)B, dl, NULL), 0);
-    cr_assert_eq(cl_model_backward_into(m, dl, fisher, 1), 0);
+    cr_assert_eq(cl_net_backward_into(m, dl, fisher, 1), 0);
 
     double refmax = 0.0;
     for (size_t k = 0; k < P; k++) refmax = fmax(refmax, ref[k]);
@@ -285,7 +286,7 @@ Test(model, squared_backward_is_sum_of_per_sample_squares)
     for (size_t k = 0; k < P; k++) cr_assert(m->grads[k] == 0.0f);
 
     /* A second call adds on top. */
-    cr_assert_eq(cl_model_backward_into(m, dl, fisher, 1), 0);
+    cr_assert_eq(cl_net_backward_into(m, dl, fisher, 1), 0);
     for (size_t k = 0; k < P; k++)
         cr_assert(fabs(fisher[k] - 2.0 * ref[k]) <= 1e-5 * fmax(2.0 * ref[k], floor),
                   "entry %zu after two calls: %.9g vs %.9g", k, fisher[k], 2.0 * ref[k]);
@@ -293,7 +294,7 @@ Test(model, squared_backward_is_sum_of_per_sample_squares)
     free(ref);
     free(one);
     free(fisher);
-    cl_model_free(m);
+    cl_net_free(m);
 }
 
 /* ---- 3. accumulation ---------------------------------------------------- */
@@ -302,7 +303,7 @@ Test(model, backward_accumulates)
 {
     enum { D = 8, C = 3, B = 6 };
     const long hidden[] = {7};
-    cl_model *m = make_model(D, hidden, 1, C, &SGD0, 3);
+    cl_net *m = make_model(D, hidden, 1, C, &SGD0, 3);
     gsl_rng *rng;
     cr_assert_eq(cl_rng_new(&rng, 3, CL_RNG_DATA), 0);
     float x[B * D], dl[B * C];
@@ -312,15 +313,15 @@ Test(model, backward_accumulates)
     gsl_rng_free(rng);
 
     const float *logits;
-    cr_assert_eq(cl_model_forward(m, x, B, &logits), 0);
+    cr_assert_eq(cl_net_forward(m, x, B, &logits), 0);
     cr_assert_eq(cl_loss_ce(logits, y, B, C, NULL, 1.0f, dl, NULL), 0);
     for (size_t k = 0; k < m->n_params; k++) m->grads[k] = 123.0f; /* stale */
-    cl_model_zero_grad(m);
+    cl_net_zero_grad(m);
     for (size_t k = 0; k < m->n_params; k++) cr_assert(m->grads[k] == 0.0f);
-    cr_assert_eq(cl_model_backward(m, dl), 0);
+    cr_assert_eq(cl_net_backward(m, dl), 0);
     float *g1 = xcalloc(m->n_params, sizeof *g1);
     memcpy(g1, m->grads, m->n_params * sizeof *g1);
-    cr_assert_eq(cl_model_backward(m, dl), 0);
+    cr_assert_eq(cl_net_backward(m, dl), 0);
     double norm = 0.0;
     for (size_t k = 0; k < m->n_params; k++) {
         norm += fabs(g1[k]);
@@ -330,15 +331,15 @@ Test(model, backward_accumulates)
     }
     cr_assert(norm > 0.01);
     free(g1);
-    cl_model_free(m);
+    cl_net_free(m);
 }
 
 /* ---- 4. optimiser steps -------------------------------------------------- */
 
 /* A 2 -> 1 linear model: params w0, w1, b. */
-static cl_model *tiny(const cl_optim_config *opt)
+static cl_net *tiny(const cl_optim_config *opt)
 {
-    cl_model *m = make_model(2, NULL, 0, 1, opt, 1);
+    cl_net *m = make_model(2, NULL, 0, 1, opt, 1);
     cr_assert_eq(m->n_params, 3);
     return m;
 }
@@ -382,13 +383,13 @@ Test(model, adam_two_steps_match_pytorch)
 {
     const cl_optim_config o = {.kind = CL_OPTIM_ADAM, .lr = 0.01f, .beta1 = 0.9f,
                                .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.1f};
-    cl_model *m = tiny(&o);
+    cl_net *m = tiny(&o);
     memcpy(m->params, P0, sizeof P0);
     double p[3], mm[3] = {0}, vv[3] = {0};
     for (int i = 0; i < 3; i++) p[i] = P0[i];
 
     memcpy(m->grads, G1, sizeof G1);
-    cl_model_step(m);
+    cl_net_step(m);
     adam_ref(&o, p, mm, vv, G1, 1);
     cr_assert_eq(m->opt_t, 1);
     for (int i = 0; i < 3; i++) {
@@ -398,7 +399,7 @@ Test(model, adam_two_steps_match_pytorch)
     }
 
     memcpy(m->grads, G2, sizeof G2);
-    cl_model_step(m);
+    cl_net_step(m);
     adam_ref(&o, p, mm, vv, G2, 2);
     cr_assert_eq(m->opt_t, 2);
     for (int i = 0; i < 3; i++) {
@@ -408,30 +409,30 @@ Test(model, adam_two_steps_match_pytorch)
     }
 
     /* Reset: state cleared, the next step is a first step from here. */
-    cl_model_reset_optim(m);
+    cl_net_reset_optim(m);
     cr_assert_eq(m->opt_t, 0);
     for (int i = 0; i < 3; i++) cr_assert(m->opt_m[i] == 0.0f && m->opt_v[i] == 0.0f);
-    cl_model *fresh = tiny(&o);
+    cl_net *fresh = tiny(&o);
     memcpy(fresh->params, m->params, sizeof P0);
     memcpy(fresh->grads, G2, sizeof G2);
     memcpy(m->grads, G2, sizeof G2);
     double q[3], qm[3] = {0}, qv[3] = {0};
     for (int i = 0; i < 3; i++) q[i] = m->params[i];
-    cl_model_step(m);
-    cl_model_step(fresh);
+    cl_net_step(m);
+    cl_net_step(fresh);
     adam_ref(&o, q, qm, qv, G2, 1);
     cr_assert(memcmp(m->params, fresh->params, sizeof P0) == 0);
     for (int i = 0; i < 3; i++)
         CLOSE(m->params[i], q[i], 1e-6, "after reset p[%d] = %.9g, want %.9g", i, m->params[i], q[i]);
-    cl_model_free(fresh);
-    cl_model_free(m);
+    cl_net_free(fresh);
+    cl_net_free(m);
 }
 
 Test(model, sgd_momentum_two_steps_match_pytorch)
 {
     const cl_optim_config o = {.kind = CL_OPTIM_SGD, .lr = 0.1f, .momentum = 0.9f,
                                .weight_decay = 0.05f};
-    cl_model *m = tiny(&o);
+    cl_net *m = tiny(&o);
     memcpy(m->params, P0, sizeof P0);
     double p[3], buf[3] = {0};
     for (int i = 0; i < 3; i++) p[i] = P0[i];
@@ -439,7 +440,7 @@ Test(model, sgd_momentum_two_steps_match_pytorch)
     /* Step 1 by hand for p[0]: g = 0.2 + 0.05*0.5 = 0.225; buf = 0.225;
      * p = 0.5 - 0.1*0.225 = 0.4775. */
     memcpy(m->grads, G1, sizeof G1);
-    cl_model_step(m);
+    cl_net_step(m);
     sgd_ref(&o, p, buf, G1, 1);
     CLOSE(m->params[0], 0.4775, 1e-6, "p[0] = %.9g", m->params[0]);
     for (int i = 0; i < 3; i++)
@@ -448,7 +449,7 @@ Test(model, sgd_momentum_two_steps_match_pytorch)
     /* Step 2 for p[0]: g = -0.3 + 0.05*0.4775 = -0.276125;
      * buf = 0.9*0.225 - 0.276125 = -0.073625; p = 0.4775 + 0.0073625 = 0.4848625. */
     memcpy(m->grads, G2, sizeof G2);
-    cl_model_step(m);
+    cl_net_step(m);
     sgd_ref(&o, p, buf, G2, 2);
     CLOSE(m->params[0], 0.4848625, 1e-6, "p[0] = %.9g", m->params[0]);
     for (int i = 0; i < 3; i++) {
@@ -457,34 +458,34 @@ Test(model, sgd_momentum_two_steps_match_pytorch)
     }
 
     /* Reset: the next step copies the gradient into the buffer again. */
-    cl_model_reset_optim(m);
+    cl_net_reset_optim(m);
     cr_assert_eq(m->opt_t, 0);
     for (int i = 0; i < 3; i++) cr_assert(m->opt_m[i] == 0.0f);
     memcpy(m->grads, G1, sizeof G1);
     double q[3], qb[3] = {0};
     for (int i = 0; i < 3; i++) q[i] = m->params[i];
-    cl_model_step(m);
+    cl_net_step(m);
     sgd_ref(&o, q, qb, G1, 1);
     for (int i = 0; i < 3; i++) {
         CLOSE(m->params[i], q[i], 1e-6, "after reset p[%d] = %.9g, want %.9g", i, m->params[i], q[i]);
         CLOSE(m->opt_m[i], qb[i], 1e-6, "after reset buf[%d]", i);
     }
-    cl_model_free(m);
+    cl_net_free(m);
 }
 
 Test(model, sgd_without_momentum)
 {
     const cl_optim_config o = {.kind = CL_OPTIM_SGD, .lr = 0.5f, .weight_decay = 0.0f};
-    cl_model *m = tiny(&o);
+    cl_net *m = tiny(&o);
     memcpy(m->params, P0, sizeof P0);
     memcpy(m->grads, G1, sizeof G1);
-    cl_model_step(m);
-    cl_model_step(m);
+    cl_net_step(m);
+    cl_net_step(m);
     /* p - 2 * lr * g: 0.5 - 0.2 = 0.3, -1.25 + 0.4 = -0.85, 0.75 - 1.5 = -0.75 */
     CLOSE(m->params[0], 0.3, 1e-6, "p[0] = %.9g", m->params[0]);
     CLOSE(m->params[1], -0.85, 1e-6, "p[1] = %.9g", m->params[1]);
     CLOSE(m->params[2], -0.75, 1e-6, "p[2] = %.9g", m->params[2]);
-    cl_model_free(m);
+    cl_net_free(m);
 }
 
 /* The optimiser loops are vectorised (-O3, an AVX2 clone): on 994
@@ -523,7 +524,7 @@ Test(model, optimiser_vector_path_is_exact)
         {.kind = CL_OPTIM_SGD, .lr = 0.05f, .momentum = 0.9f, .weight_decay = 0.01f}};
     const long hidden[] = {23};
     for (int c = 0; c < 2; c++) {
-        cl_model *m = make_model(37, hidden, 1, 5, &cfgs[c], 3);
+        cl_net *m = make_model(37, hidden, 1, 5, &cfgs[c], 3);
         size_t n = m->n_params;
         cr_assert_eq(n, 994);
         float *p = xcalloc(n, sizeof *p), *mm = xcalloc(n, sizeof *mm);
@@ -534,7 +535,7 @@ Test(model, optimiser_vector_path_is_exact)
         for (int t = 0; t < 3; t++) {
             fill_uniform(rng, m->grads, n, -1.0, 1.0);
             optim_ref(&cfgs[c], m->opt_t, p, mm, vv, m->grads, n);
-            cl_model_step(m);
+            cl_net_step(m);
             cr_assert(memcmp(m->params, p, n * sizeof *p) == 0, "%s step %d: params differ",
                       c ? "sgd" : "adam", t + 1);
             cr_assert(memcmp(m->opt_m, mm, n * sizeof *mm) == 0, "step %d: first moment", t + 1);
@@ -546,7 +547,7 @@ Test(model, optimiser_vector_path_is_exact)
         free(p);
         free(mm);
         free(vv);
-        cl_model_free(m);
+        cl_net_free(m);
     }
 }
 
@@ -555,9 +556,9 @@ Test(model, optimiser_vector_path_is_exact)
 Test(model, init_is_pytorch_linear_default)
 {
     const long hidden[] = {400};
-    cl_model *m = make_model(784, hidden, 1, 10, &SGD0, 42);
-    for (int l = 0; l < m->n_layers; l++) {
-        const cl_layer *L = &m->layers[l];
+    cl_net *m = make_model(784, hidden, 1, 10, &SGD0, 42);
+    for (int l = 0; l < cl_net_mlp_of(m)->n_layers; l++) {
+        const cl_layer *L = &cl_net_mlp_of(m)->layers[l];
         float bound = (float)(1.0 / sqrt((double)L->n_in));
         size_t nw = (size_t)L->n_in * L->n_out;
         double s = 0.0, s2 = 0.0, mx = 0.0;
@@ -586,10 +587,10 @@ Test(model, init_is_pytorch_linear_default)
         }
     }
 
-    cl_model *same = make_model(784, hidden, 1, 10, &SGD0, 42);
-    cl_model *other = make_model(784, hidden, 1, 10, &SGD0, 43);
+    cl_net *same = make_model(784, hidden, 1, 10, &SGD0, 42);
+    cl_net *other = make_model(784, hidden, 1, 10, &SGD0, 43);
     cr_assert_eq(same->n_params, m->n_params);
-    cr_assert(memcmp(same->params, m->params, cl_model_param_bytes(m)) == 0,
+    cr_assert(memcmp(same->params, m->params, cl_net_param_bytes(m)) == 0,
               "same seed gave different weights");
     size_t equal = 0;
     for (size_t k = 0; k < m->n_params; k++) equal += other->params[k] == m->params[k];
@@ -599,9 +600,9 @@ Test(model, init_is_pytorch_linear_default)
     for (size_t k = 0; k < m->n_params; k++)
         cr_assert(m->grads[k] == 0.0f && m->opt_m[k] == 0.0f && m->opt_v[k] == 0.0f);
     cr_assert_eq(m->opt_t, 0);
-    cl_model_free(other);
-    cl_model_free(same);
-    cl_model_free(m);
+    cl_net_free(other);
+    cl_net_free(same);
+    cl_net_free(m);
 }
 
 /* ---- 6. clone ------------------------------------------------------------ */
@@ -612,7 +613,7 @@ Test(model, clone_is_exact_and_independent)
     const long hidden[] = {8, 5};
     const cl_optim_config o = {.kind = CL_OPTIM_ADAM, .lr = 0.01f, .beta1 = 0.9f,
                                .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f};
-    cl_model *src = make_model(D, hidden, 2, C, &o, 5);
+    cl_net *src = make_model(D, hidden, 2, C, &o, 5);
     gsl_rng *rng;
     cr_assert_eq(cl_rng_new(&rng, 5, CL_RNG_DATA), 0);
     float x[B * D], dl[B * C];
@@ -622,19 +623,19 @@ Test(model, clone_is_exact_and_independent)
     gsl_rng_free(rng);
     const float *logits;
     for (int s = 0; s < 2; s++) {
-        cl_model_zero_grad(src);
-        cr_assert_eq(cl_model_forward(src, x, B, &logits), 0);
+        cl_net_zero_grad(src);
+        cr_assert_eq(cl_net_forward(src, x, B, &logits), 0);
         cr_assert_eq(cl_loss_ce(logits, y, B, C, NULL, 1.0f, dl, NULL), 0);
-        cr_assert_eq(cl_model_backward(src, dl), 0);
-        cl_model_step(src);
+        cr_assert_eq(cl_net_backward(src, dl), 0);
+        cl_net_step(src);
     }
 
-    cl_model *cl;
-    cr_assert_eq(cl_model_clone(&cl, src), 0);
-    size_t bytes = cl_model_param_bytes(src);
+    cl_net *cl;
+    cr_assert_eq(cl_net_clone(&cl, src), 0);
+    size_t bytes = cl_net_param_bytes(src);
     cr_assert_eq(cl->n_params, src->n_params);
-    cr_assert_eq(cl->n_layers, src->n_layers);
-    cr_assert(memcmp(cl->sizes, src->sizes, sizeof src->sizes) == 0);
+    cr_assert_eq(cl_net_mlp_of(cl)->n_layers, cl_net_mlp_of(src)->n_layers);
+    cr_assert(memcmp(cl_net_mlp_of(cl)->sizes, cl_net_mlp_of(src)->sizes, sizeof cl_net_mlp_of(src)->sizes) == 0);
     cr_assert(memcmp(&cl->opt, &src->opt, sizeof src->opt) == 0);
     cr_assert(cl->params != src->params && cl->opt_m != src->opt_m);
     cr_assert(memcmp(cl->params, src->params, bytes) == 0);
@@ -642,16 +643,16 @@ Test(model, clone_is_exact_and_independent)
     cr_assert(memcmp(cl->opt_m, src->opt_m, bytes) == 0);
     cr_assert(memcmp(cl->opt_v, src->opt_v, bytes) == 0);
     cr_assert_eq(cl->opt_t, 2);
-    for (int l = 0; l < cl->n_layers; l++) {
-        cr_assert(cl->layers[l].w == cl->params + cl->layers[l].offset);
-        cr_assert(cl->layers[l].dw == cl->grads + cl->layers[l].offset);
-        cr_assert_eq(cl->layers[l].offset, src->layers[l].offset);
+    for (int l = 0; l < cl_net_mlp_of(cl)->n_layers; l++) {
+        cr_assert(cl_net_mlp_of(cl)->layers[l].w == cl->params + cl_net_mlp_of(cl)->layers[l].offset);
+        cr_assert(cl_net_mlp_of(cl)->layers[l].dw == cl->grads + cl_net_mlp_of(cl)->layers[l].offset);
+        cr_assert_eq(cl_net_mlp_of(cl)->layers[l].offset, cl_net_mlp_of(src)->layers[l].offset);
     }
 
     /* Same forward, bit for bit. */
     const float *lc;
-    cr_assert_eq(cl_model_forward(src, x, B, &logits), 0);
-    cr_assert_eq(cl_model_forward(cl, x, B, &lc), 0);
+    cr_assert_eq(cl_net_forward(src, x, B, &logits), 0);
+    cr_assert_eq(cl_net_forward(cl, x, B, &lc), 0);
     cr_assert(logits != lc);
     cr_assert(memcmp(logits, lc, sizeof(float) * B * C) == 0);
 
@@ -660,7 +661,7 @@ Test(model, clone_is_exact_and_independent)
     float *src_m = xcalloc(src->n_params, sizeof(float));
     memcpy(src_params, src->params, bytes);
     memcpy(src_m, src->opt_m, bytes);
-    cl_model_step(cl);
+    cl_net_step(cl);
     cr_assert(memcmp(cl->params, src_params, bytes) != 0, "the clone's step did nothing");
     cr_assert(memcmp(src->params, src_params, bytes) == 0, "stepping the clone changed the source");
     cr_assert(memcmp(src->opt_m, src_m, bytes) == 0, "stepping the clone changed the source's state");
@@ -671,8 +672,8 @@ Test(model, clone_is_exact_and_independent)
     cr_assert(cl->params[0] == before);
     free(src_params);
     free(src_m);
-    cl_model_free(cl);
-    cl_model_free(src);
+    cl_net_free(cl);
+    cl_net_free(src);
 }
 
 /* ---- 7. workspace growth ------------------------------------------------- */
@@ -681,7 +682,7 @@ Test(model, workspace_growth_keeps_results)
 {
     enum { D = 20, C = 7, BIG = 100 };
     const long hidden[] = {30, 16};
-    cl_model *m = make_model(D, hidden, 2, C, &SGD0, 9);
+    cl_net *m = make_model(D, hidden, 2, C, &SGD0, 9);
     gsl_rng *rng;
     cr_assert_eq(cl_rng_new(&rng, 9, CL_RNG_DATA), 0);
     float *x = xcalloc((size_t)BIG * D, sizeof *x);
@@ -690,12 +691,12 @@ Test(model, workspace_growth_keeps_results)
 
     const float *lg;
     float first[3 * C];
-    cr_assert_eq(cl_model_forward(m, x, 3, &lg), 0);
+    cr_assert_eq(cl_net_forward(m, x, 3, &lg), 0);
     memcpy(first, lg, sizeof first);
     int cap_small = m->cap;
     cr_assert(cap_small >= 3);
 
-    cr_assert_eq(cl_model_forward(m, x, BIG, &lg), 0);
+    cr_assert_eq(cl_net_forward(m, x, BIG, &lg), 0);
     cr_assert(m->cap >= BIG && m->cap > cap_small);
     /* OpenBLAS may block and vectorise an M=3 and an M=100 sgemm differently,
      * so the same row may differ in the last bits between the two; 1e-6
@@ -712,13 +713,13 @@ Test(model, workspace_growth_keeps_results)
 
     /* Back to B=3 in the grown workspace: the same sgemm shapes, so the
      * same bits as the first call. */
-    cr_assert_eq(cl_model_forward(m, x, 3, &lg), 0);
+    cr_assert_eq(cl_net_forward(m, x, 3, &lg), 0);
     cr_assert(memcmp(lg, first, sizeof first) == 0);
     cr_assert_eq(m->batch, 3);
 
     free(ref);
     free(x);
-    cl_model_free(m);
+    cl_net_free(m);
 }
 
 /* ---- 8. FLOP counter ----------------------------------------------------- */
@@ -726,18 +727,18 @@ Test(model, workspace_growth_keeps_results)
 Test(model, forward_flops)
 {
     const long hidden[] = {6, 5};
-    cl_model *m = make_model(7, hidden, 2, 4, &SGD0, 1);
+    cl_net *m = make_model(7, hidden, 2, 4, &SGD0, 1);
     float x[9 * 7] = {0};
     const float *lg;
     /* sum(in * out) = 7*6 + 6*5 + 5*4 = 42 + 30 + 20 = 92 */
     const int Bs[] = {1, 9, 3};
     for (size_t i = 0; i < sizeof Bs / sizeof Bs[0]; i++) {
         double before = m->flops;
-        cr_assert_eq(cl_model_forward(m, x, Bs[i], &lg), 0);
+        cr_assert_eq(cl_net_forward(m, x, Bs[i], &lg), 0);
         cr_assert(m->flops - before == 2.0 * Bs[i] * 92,
                   "B=%d: %.17g flops, want %d", Bs[i], m->flops - before, 2 * Bs[i] * 92);
     }
-    cl_model_free(m);
+    cl_net_free(m);
 }
 
 /* ---- 9. a plain training step ------------------------------------------- */
@@ -758,12 +759,12 @@ static void toy_data(float *x, int *y)
     gsl_rng_free(rng);
 }
 
-static double toy_loss(cl_model *m, const cl_batch *b, int *correct)
+static double toy_loss(cl_net *m, const cl_batch *b, int *correct)
 {
     const float *lg;
     float dl[TOY_N * TOY_C];
     double loss;
-    cr_assert_eq(cl_model_forward(m, b->x, b->n, &lg), 0);
+    cr_assert_eq(cl_net_forward(m, b->x, b->n, &lg), 0);
     cr_assert_eq(cl_loss_ce(lg, b->y, b->n, TOY_C, b->mask, 1.0f, dl, &loss), 0);
     *correct = 0;
     for (int n = 0; n < b->n; n++)
@@ -780,10 +781,10 @@ Test(model, sgd_step_reduces_loss)
     const cl_optim_config o = {.kind = CL_OPTIM_SGD, .lr = 0.05f, .momentum = 0.9f};
     const long hidden[] = {8};
     for (int masked = 0; masked <= 1; masked++) {
-        cl_model *m = make_model(TOY_D, hidden, 1, TOY_C, &o, 17);
+        cl_net *m = make_model(TOY_D, hidden, 1, TOY_C, &o, 17);
         cl_batch b = {.x = x, .y = y, .n = TOY_N, .d = TOY_D, .task = 0,
                       .n_classes = TOY_C, .mask = masked ? mask : NULL};
-        const cl_layer *out = &m->layers[m->n_layers - 1];
+        const cl_layer *out = &cl_net_mlp_of(m)->layers[cl_net_mlp_of(m)->n_layers - 1];
         float frozen[2 * 8 + 2];
         memcpy(frozen, out->w + 2 * 8, 2 * 8 * sizeof(float));
         memcpy(frozen + 16, out->b + 2, 2 * sizeof(float));
@@ -800,24 +801,24 @@ Test(model, sgd_step_reduces_loss)
             cr_assert(memcmp(frozen, out->w + 2 * 8, 2 * 8 * sizeof(float)) == 0);
             cr_assert(memcmp(frozen + 16, out->b + 2, 2 * sizeof(float)) == 0);
         }
-        cl_model_free(m);
+        cl_net_free(m);
     }
 }
 
 Test(model, sgd_step_reports_divergence_without_stepping)
 {
     const long hidden[] = {4};
-    cl_model *m = make_model(2, hidden, 1, 2, &SGD0, 2);
+    cl_net *m = make_model(2, hidden, 1, 2, &SGD0, 2);
     /* A NaN output bias makes that logit, hence the loss, NaN. */
-    m->layers[1].b[0] = NAN;
+    cl_net_mlp_of(m)->layers[1].b[0] = NAN;
     float x[2 * 2] = {0.5f, -0.5f, 0.25f, 1.0f};
     int y[2] = {0, 1};
     cl_batch b = {.x = x, .y = y, .n = 2, .d = 2, .n_classes = 2};
     float *before = xcalloc(m->n_params, sizeof(float));
-    memcpy(before, m->params, cl_model_param_bytes(m));
+    memcpy(before, m->params, cl_net_param_bytes(m));
     cr_assert_eq(cl_strategy_sgd_step(m, &b), CL_EDIVERGED);
-    cr_assert(memcmp(before, m->params, cl_model_param_bytes(m)) == 0);
+    cr_assert(memcmp(before, m->params, cl_net_param_bytes(m)) == 0);
     cr_assert_eq(m->opt_t, 0);
     free(before);
-    cl_model_free(m);
+    cl_net_free(m);
 }

@@ -93,7 +93,7 @@ Test(replay, task_scenario_forgets_less_than_naive)
 
 /* A replay context built by hand with the given parameters. */
 static void *make_replay(const cl_strategy_ops **ops, const char *const *sets,
-                         const cl_strategy_env *env, const cl_model *net, gsl_rng *rng)
+                         const cl_strategy_env *env, const cl_net *net, gsl_rng *rng)
 {
     cr_assert_eq(cl_strategy_find(ops, "replay"), 0);
     cl_params *p;
@@ -114,9 +114,9 @@ Test(replay, ledger_counts_the_buffer)
     cl_optim_config opt = {CL_OPTIM_SGD, 0.1f, 0, 0.9f, 0.999f, 1e-8f, 0};
     gsl_rng *rng;
     cr_assert_eq(cl_rng_new(&rng, 0, CL_RNG_INIT), 0);
-    cl_model *net;
-    cr_assert_eq(cl_model_new(&net, 784, hidden, 1, 10, &opt, rng), 0);
-    cl_strategy_env env = {CL_SCENARIO_CLASS, 5, 10, 784, hidden, 1};
+    cl_net *net;
+    cr_assert_eq(cl_net_mlp_new(&net, 784, hidden, 1, 10, &opt, rng), 0);
+    cl_strategy_env env = {CL_SCENARIO_CLASS, 5, 10, 784};
     const cl_strategy_ops *ops;
     const char *sets[] = {"buffer_size", "1000", NULL};
     void *ctx = make_replay(&ops, sets, &env, net, rng);
@@ -126,7 +126,7 @@ Test(replay, ledger_counts_the_buffer)
                   led.extra_bytes);
     cr_assert_eq(led.replay_flops, 0.0);
     ops->destroy(ctx);
-    cl_model_free(net);
+    cl_net_free(net);
     gsl_rng_free(rng);
 }
 
@@ -176,9 +176,9 @@ static void drive_stream(const char *selection, int counts[10])
     long hidden[] = {32};
     cl_optim_config opt;
     cl_config_optim(cfg, &opt);
-    cl_model *net;
-    cr_assert_eq(cl_model_new(&net, s->d, hidden, 1, s->n_classes, &opt, ri), 0);
-    cl_strategy_env env = {CL_SCENARIO_CLASS, s->n_tasks, s->n_classes, s->d, hidden, 1};
+    cl_net *net;
+    cr_assert_eq(cl_net_mlp_new(&net, s->d, hidden, 1, s->n_classes, &opt, ri), 0);
+    cl_strategy_env env = {CL_SCENARIO_CLASS, s->n_tasks, s->n_classes, s->d};
     const cl_strategy_ops *ops;
     const char *sets[] = {"buffer_size", "200", "selection", selection, NULL};
     void *ctx = make_replay(&ops, sets, &env, net, rx);
@@ -205,7 +205,7 @@ static void drive_stream(const char *selection, int counts[10])
     cr_assert_eq(buf->cap, 200);
     for (int c = 0; c < 10; c++) counts[c] = buf->class_n[c];
     ops->destroy(ctx);
-    cl_model_free(net);
+    cl_net_free(net);
     cl_suite_free(s);
     cl_config_free(cfg);
     gsl_rng_free(rs);

@@ -70,7 +70,7 @@ Test(sleep, class_scenario_beats_naive)
  * context created with `sets` (name, value pairs, NULL-terminated). */
 typedef struct rig {
     cl_suite *suite;
-    cl_model *net;
+    cl_net *net;
     gsl_rng *rs, *ri, *rx;
     const cl_strategy_ops *ops;
     void *ctx;
@@ -90,8 +90,8 @@ static void rig_open(rig *g, const char *const *sets)
     cl_optim_config opt;
     cl_config_optim(cfg, &opt);
     const cl_suite *s = g->suite;
-    cr_assert_eq(cl_model_new(&g->net, s->d, hidden, 2, s->n_classes, &opt, g->ri), 0);
-    cl_strategy_env env = {CL_SCENARIO_CLASS, s->n_tasks, s->n_classes, s->d, hidden, 2};
+    cr_assert_eq(cl_net_mlp_new(&g->net, s->d, hidden, 2, s->n_classes, &opt, g->ri), 0);
+    cl_strategy_env env = {CL_SCENARIO_CLASS, s->n_tasks, s->n_classes, s->d};
     cr_assert_eq(cl_strategy_find(&g->ops, "sleep"), 0);
     cl_params *p;
     cr_assert_eq(cl_params_new(&p, "sleep", g->ops->params), 0);
@@ -105,7 +105,7 @@ static void rig_open(rig *g, const char *const *sets)
 static void rig_close(rig *g)
 {
     g->ops->destroy(g->ctx);
-    cl_model_free(g->net);
+    cl_net_free(g->net);
     cl_suite_free(g->suite);
     gsl_rng_free(g->rs);
     gsl_rng_free(g->ri);
@@ -134,21 +134,21 @@ static void through_task1(rig *g)
         cr_assert_eq(g->ops->observe(g->ctx, g->net, &b), 0, "%s", cl_error_last());
     }
     cr_assert_eq(g->ops->task_end(g->ctx, g->net, k), 0);
-    cl_model_reset_optim(g->net); /* as the harness does (train.reset_optim) */
+    cl_net_reset_optim(g->net); /* as the harness does (train.reset_optim) */
     cr_assert_eq(g->ops->task_begin(g->ctx, g->net, &g->suite->tasks[1]), 0);
 }
 
 /* The update an optimiser makes from dlogits (B, C) of batch b, on a copy
  * of net; returns the copy. */
-static cl_model *reference_step(const cl_model *net, const cl_batch *b, const float *dlogits)
+static cl_net *reference_step(const cl_net *net, const cl_batch *b, const float *dlogits)
 {
-    cl_model *ref;
-    cr_assert_eq(cl_model_clone(&ref, net), 0);
+    cl_net *ref;
+    cr_assert_eq(cl_net_clone(&ref, net), 0);
     const float *logits;
-    cl_model_zero_grad(ref);
-    cr_assert_eq(cl_model_forward(ref, b->x, b->n, &logits), 0);
-    cr_assert_eq(cl_model_backward(ref, dlogits), 0);
-    cl_model_step(ref);
+    cl_net_zero_grad(ref);
+    cr_assert_eq(cl_net_forward(ref, b->x, b->n, &logits), 0);
+    cr_assert_eq(cl_net_backward(ref, dlogits), 0);
+    cl_net_step(ref);
     return ref;
 }
 
@@ -173,10 +173,10 @@ Test(sleep, teacher_is_zero_padded_outside_its_classes)
     cl_batch b = batch_of(&g, 1, 0);
 
     /* What the padded teacher says about task 2's inputs. */
-    cl_model *teacher;
-    cr_assert_eq(cl_model_clone(&teacher, g.net), 0);
+    cl_net *teacher;
+    cr_assert_eq(cl_net_clone(&teacher, g.net), 0);
     const float *logits;
-    cr_assert_eq(cl_model_forward(teacher, b.x, B, &logits), 0);
+    cr_assert_eq(cl_net_forward(teacher, b.x, B, &logits), 0);
     float q[B * 10], dl[B * 10];
     cr_assert_eq(C, 10);
     cl_softmax(logits, B, C, g.suite->tasks[0].classes, 2.0f, q);
@@ -184,17 +184,17 @@ Test(sleep, teacher_is_zero_padded_outside_its_classes)
         cr_assert(q[i * C + 2] == 0.0f && q[i * C + 3] == 0.0f, "task 2's classes");
         cr_assert(fabsf(q[i * C] + q[i * C + 1] - 1.0f) < 1e-6f, "renormalised over 0, 1");
     }
-    cr_assert_eq(cl_model_forward(teacher, b.x, B, &logits), 0);
+    cr_assert_eq(cl_net_forward(teacher, b.x, B, &logits), 0);
     cr_assert_eq(cl_loss_distill(logits, q, B, C, NULL, 2.0f, 1.0f, dl, NULL), 0);
-    cl_model *ref = reference_step(g.net, &b, dl);
+    cl_net *ref = reference_step(g.net, &b, dl);
 
-    size_t bytes = cl_model_param_bytes(g.net);
+    size_t bytes = cl_net_param_bytes(g.net);
     cr_assert(memcmp(ref->params, g.net->params, bytes) != 0, "the padded teacher must pull");
     cr_assert_eq(g.ops->observe(g.ctx, g.net, &b), 0, "%s", cl_error_last());
     cr_assert(memcmp(ref->params, g.net->params, bytes) == 0,
               "the update is not the one the zero-padded teacher gives");
-    cl_model_free(ref);
-    cl_model_free(teacher);
+    cl_net_free(ref);
+    cl_net_free(teacher);
     rig_close(&g);
 }
 
@@ -218,12 +218,12 @@ Test(sleep, distilling_an_identical_teacher_changes_nothing)
         int C = g.suite->n_classes;
         float dl[B * 10];
         const float *logits;
-        cl_model *probe;
-        cr_assert_eq(cl_model_clone(&probe, g.net), 0);
-        cr_assert_eq(cl_model_forward(probe, b.x, B, &logits), 0);
+        cl_net *probe;
+        cr_assert_eq(cl_net_clone(&probe, g.net), 0);
+        cr_assert_eq(cl_net_forward(probe, b.x, B, &logits), 0);
         cr_assert_eq(cl_loss_ce(logits, b.y, B, C, NULL, 1.0f - (float)atof(alphas[k]), dl, NULL), 0);
-        cl_model *ref = reference_step(g.net, &b, dl);
-        size_t bytes = cl_model_param_bytes(g.net);
+        cl_net *ref = reference_step(g.net, &b, dl);
+        size_t bytes = cl_net_param_bytes(g.net);
         float *before = malloc(bytes);
         memcpy(before, g.net->params, bytes);
         cr_assert_eq(g.ops->observe(g.ctx, g.net, &b), 0, "%s", cl_error_last());
@@ -232,8 +232,8 @@ Test(sleep, distilling_an_identical_teacher_changes_nothing)
         if (k == 1) cr_assert(memcmp(before, g.net->params, bytes) == 0, "alpha 1 moved the net");
         else cr_assert(memcmp(before, g.net->params, bytes) != 0, "alpha 0.5 did not learn");
         free(before);
-        cl_model_free(ref);
-        cl_model_free(probe);
+        cl_net_free(ref);
+        cl_net_free(probe);
         rig_close(&g);
     }
 }

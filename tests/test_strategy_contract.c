@@ -76,15 +76,15 @@ static void drive(const cl_strategy_ops *ops, cl_scenario sc)
     long hidden[] = {64, 64};
     cl_optim_config opt;
     cl_config_optim(cfg, &opt);
-    cl_model *net;
-    cr_assert_eq(cl_model_new(&net, s->d, hidden, 2, s->n_classes, &opt, ri), 0);
-    cl_strategy_env env = {sc, s->n_tasks, s->n_classes, s->d, hidden, 2};
+    cl_net *net;
+    cr_assert_eq(cl_net_mlp_new(&net, s->d, hidden, 2, s->n_classes, &opt, ri), 0);
+    cl_strategy_env env = {sc, s->n_tasks, s->n_classes, s->d};
     void *ctx = NULL;
     cr_assert_eq(ops->create(&ctx, cfg->strat, &env, net, rx), 0, "%s: %s", ops->name,
                  cl_error_last());
     cr_assert(ctx != NULL);
 
-    size_t pbytes = cl_model_param_bytes(net);
+    size_t pbytes = cl_net_param_bytes(net);
     float *before = malloc(pbytes);
     float *logits = malloc(sizeof(float) * 16 * (size_t)s->n_classes);
     for (int t = 0; t < s->n_tasks; t++) {
@@ -119,7 +119,7 @@ static void drive(const cl_strategy_ops *ops, cl_scenario sc)
     ops->destroy(ctx);
     free(before);
     free(logits);
-    cl_model_free(net);
+    cl_net_free(net);
     cl_suite_free(s);
     gsl_rng_free(rs);
     gsl_rng_free(ri);

@@ -40,8 +40,13 @@ int cl_cli_list(int argc, char **argv)
         printf("\n");
         print_specs("suite", f->params);
     }
-    printf("\nmodel and training (--set NS.NAME=VALUE):\n");
-    print_specs("model", cl_model_params);
+    printf("\nnetworks (--set model.net=NAME, then model.PARAM=VALUE):\n");
+    for (int i = 0; i < cl_net_count(); i++) {
+        const cl_net_ops *n = cl_net_at(i);
+        printf("  %-10s %s%s\n", n->name, n->summary, i == 0 ? " (default)" : "");
+        print_specs("model", n->params);
+    }
+    printf("\ntraining (--set train.NAME=VALUE):\n");
     print_specs("train", cl_train_params);
     return 0;
 }

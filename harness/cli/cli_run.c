@@ -24,6 +24,7 @@ void cl_cli_usage(FILE *f)
         "       clbench plot DIR_OR_FILE... [--format pdf|png|svg] [--out DIR] [--level 0.95]\n"
         "       clbench compare BASELINE CURRENT [--max-drop 0.02] [--alpha 0.05] [--metrics M,...]\n"
         "                       [--strict] [--format md|text]   (exit 3 on a regression)\n"
+        "       clbench sample NET_FILE [--prompt TEXT] [--bytes N] [--temperature T] [--seed S]\n"
         "       clbench --help | --version\n"
         "\n"
         "options:\n"

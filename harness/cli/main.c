@@ -25,7 +25,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "report")) return cl_cli_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot")) return cl_cli_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "sweep")) return cl_cli_sweep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sample")) return cl_cli_sample(argc - 1, argv + 1);
     if (cmd[0] == '-') return cl_cli_run_flags(argc, argv);
-    fprintf(stderr, "clbench: unknown command '%s' (commands: run, sweep, list, report, plot, compare; or run flags, see --help)\n", cmd);
+    fprintf(stderr, "clbench: unknown command '%s' (commands: run, sweep, list, report, plot, compare, sample; or run flags, see --help)\n", cmd);
     return 2;
 }

@@ -8,13 +8,15 @@
 #include <string.h>
 #include <cblas.h>
 #include "clbench/nn/adapt.h"
+#include "clbench/nn/mlp.h"
 #include "clbench/base/error.h"
 #include "clbench/nn/loss.h"
 #include "clbench/base/rng.h"
 #include "clbench/base/hot.h"
 
 struct cl_adapt {
-    int fl;            /* layer whose output feeds the adapted layers (0 = input) */
+    int fl;            /* first adapted layer of the net's top chain */
+    size_t base_off;   /* where the adapted layers' parameters start in the net's block */
     int h;             /* width of that feature */
     int C;             /* network outputs */
     int K;             /* most neighbours per query */
@@ -32,7 +34,7 @@ struct cl_adapt {
     float *A;               /* (C, K) W - W_base = A F */
     float *db;              /* (C) b - b_base */
     int *ny;                /* (K) the neighbours' labels */
-    cl_model *head;         /* primal: the adapted layers, reset per query */
+    cl_mlp *head;      /* primal: the adapted layers, reset per query */
 };
 
 /* The adapted layers as a model of their own: same shapes, so its
@@ -40,38 +42,41 @@ struct cl_adapt {
  * weights are overwritten per query, so they come from a throw-away
  * generator rather than a caller's stream (which would make the primal
  * form consume that stream differently from the dual one). */
-static int make_head(cl_adapt *a, const cl_model *net)
+static int make_head(cl_adapt *a, const cl_net_dense *top, int n_top, const cl_net *net)
 {
-    long hidden[CL_MODEL_MAX_LAYERS];
+    long hidden[CL_NET_MAX_TOP];
     int nh = 0;
-    for (int l = a->fl + 1; l < net->n_layers; l++) hidden[nh++] = net->sizes[l];
-    cl_optim_config sgd = {.kind = CL_OPTIM_SGD, .lr = a->lr};
+    for (int l = a->fl + 1; l < n_top; l++) hidden[nh++] = top[l].n_in;
     gsl_rng *tmp;
     int rc = cl_rng_new(&tmp, 0, CL_RNG_INIT);
     if (rc) return rc;
-    rc = cl_model_new(&a->head, net->sizes[a->fl], hidden, nh, net->sizes[net->n_layers], &sgd,
-                      tmp);
+    rc = cl_mlp_new(&a->head, top[a->fl].n_in, hidden, nh, a->C, tmp);
     gsl_rng_free(tmp);
     if (rc) return rc;
-    CL_ASSERT(a->head->n_params == net->n_params - net->layers[a->fl].offset);
+    /* The chain from fl on must be laid out as an MLP's tail: w, b per
+     * layer, up to the end of the block (both built-in networks are). */
+    CL_ASSERT(a->head->n_params == net->n_params - a->base_off);
     return 0;
 }
 
-int cl_adapt_new(cl_adapt **out, const cl_model *net, int first, int k, int steps, float lr,
+int cl_adapt_new(cl_adapt **out, const cl_net *net, int first, int k, int steps, float lr,
                  float lambda, int dual)
 {
     *out = NULL;
-    CL_ASSERT(first >= 0 && first < net->n_layers && k >= 1);
+    cl_net_dense top[CL_NET_MAX_TOP];
+    int n_top = cl_net_top(net, top, CL_NET_MAX_TOP);
+    CL_ASSERT(first >= 0 && first < n_top && k >= 1);
     cl_adapt *a = calloc(1, sizeof *a);
     if (!a) return cl_error_set(CL_ENOMEM, "out of memory");
     a->fl = first;
-    a->h = net->sizes[first];
-    a->C = net->sizes[net->n_layers];
+    a->base_off = top[first].w_off;
+    a->h = top[first].n_in;
+    a->C = net->n_out;
     a->K = k;
     a->steps = steps;
     a->lr = lr;
     a->lambda = lambda;
-    a->primal = !dual || first < net->n_layers - 1;
+    a->primal = !dual || first < n_top - 1;
     int K = k, C = a->C;
     a->F = malloc((size_t)K * a->h * sizeof *a->F);
     a->G = malloc((size_t)K * K * sizeof *a->G);
@@ -88,7 +93,7 @@ int cl_adapt_new(cl_adapt **out, const cl_model *net, int first, int k, int step
     if (!a->F || !a->G || !a->gq || !a->colmax || !a->colsum || !a->z0t || !a->zt || !a->pt ||
         !a->A || !a->db || !a->ny)
         rc = cl_error_set(CL_ENOMEM, "out of memory");
-    if (!rc && a->primal) rc = make_head(a, net);
+    if (!rc && a->primal) rc = make_head(a, top, n_top, net);
     if (rc) {
         cl_adapt_free(a);
         return rc;
@@ -103,11 +108,11 @@ void cl_adapt_free(cl_adapt *a)
     void *bufs[] = {a->F, a->G, a->gq, a->colmax, a->colsum, a->z0t,
                     a->zt, a->pt, a->A, a->db, a->ny};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
-    cl_model_free(a->head);
+    cl_mlp_free(a->head);
     free(a);
 }
 
-size_t cl_adapt_bytes(const cl_adapt *a) { return a->head ? cl_model_param_bytes(a->head) : 0; }
+size_t cl_adapt_bytes(const cl_adapt *a) { return a->head ? a->head->n_params * sizeof(float) : 0; }
 
 /* ---- dual form ----------------------------------------------------------- */
 
@@ -252,28 +257,28 @@ static void adapt_dual(cl_adapt *a, int m, const float *fq, const unsigned char 
 /* The literal form: the adapted layers copied into head, `steps` SGD steps
  * with the pull back to the base, then the query through the copy. Writes
  * the query's logits into zq (C). F and ny hold the m neighbours. */
-static int adapt_primal(cl_adapt *a, const cl_model *net, int m, const float *fq,
+static int adapt_primal(cl_adapt *a, const cl_net *net, int m, const float *fq,
                         const unsigned char *mask, float *zq, double *flops)
 {
-    cl_model *hn = a->head;
+    cl_mlp *hn = a->head;
     int C = a->C, rc;
-    const float *base = net->params + net->layers[a->fl].offset; /* (n_params of head) */
+    const float *base = net->params + a->base_off; /* (n_params of head) */
     size_t np = hn->n_params;
     memcpy(hn->params, base, np * sizeof(float));
-    double f0 = hn->flops;
+    double f0 = hn->own_flops;
     float lr = a->lr, two_lambda = 2.0f * a->lambda;
     const float *logits;
     for (int s = 0; s < a->steps; s++) {
-        cl_model_zero_grad(hn);
-        if ((rc = cl_model_forward(hn, a->F, m, &logits))) return rc;
+        cl_mlp_zero_grad(hn);
+        if ((rc = cl_mlp_forward(hn, a->F, m, &logits))) return rc;
         if ((rc = cl_loss_ce(logits, a->ny, m, C, mask, 1.0f, hn->dlogits, NULL))) return rc;
-        if ((rc = cl_model_backward(hn, hn->dlogits))) return rc;
+        if ((rc = cl_mlp_backward(hn, hn->dlogits))) return rc;
         for (size_t i = 0; i < np; i++)
             hn->params[i] -= lr * (hn->grads[i] + two_lambda * (hn->params[i] - base[i]));
     }
-    if ((rc = cl_model_forward(hn, fq, 1, &logits))) return rc;
+    if ((rc = cl_mlp_forward(hn, fq, 1, &logits))) return rc;
     memcpy(zq, logits, (size_t)C * sizeof(float));
-    *flops += hn->flops - f0 + 5.0 * a->steps * (double)np;
+    *flops += hn->own_flops - f0 + 5.0 * a->steps * (double)np;
     return 0;
 }
 
@@ -292,7 +297,7 @@ static void gather(cl_adapt *a, const cl_adapt_items *items, const int *nb, int 
     }
 }
 
-int cl_adapt_query(cl_adapt *a, const cl_model *net, const cl_adapt_items *items, const int *nb,
+int cl_adapt_query(cl_adapt *a, const cl_net *net, const cl_adapt_items *items, const int *nb,
                    int m, const float *fq, const unsigned char *mask, float *zq, double *flops)
 {
     CL_ASSERT(m >= 1 && m <= a->K);

@@ -33,8 +33,8 @@ const char *cl_fisher_kind_name(cl_fisher_kind k)
 /* Scratch for one chunk, allocated per estimate (estimation runs once per
  * task, never in the training step). */
 typedef struct workspace {
-    float *probs; /* (CL_FISHER_CHUNK, n_out) softmax of the chunk */
-    int *labels;  /* (CL_FISHER_CHUNK) predicted labels */
+    float *probs; /* (rows, n_out) softmax of the chunk's rows */
+    int *labels;  /* (rows) predicted labels */
     float *x;     /* (CL_FISHER_CHUNK, d) gathered inputs of a random subset */
     int *y;       /* (CL_FISHER_CHUNK) their labels */
 } workspace;
@@ -47,11 +47,14 @@ static void ws_free(workspace *w)
     free(w->y);
 }
 
-static int ws_alloc(workspace *w, int n_out, int d, int gather)
+/* rows: of a whole chunk (CL_FISHER_CHUNK samples). */
+static int ws_alloc(workspace *w, const cl_net *m, int gather)
 {
     memset(w, 0, sizeof *w);
-    w->probs = malloc((size_t)CL_FISHER_CHUNK * n_out * sizeof *w->probs);
-    w->labels = malloc((size_t)CL_FISHER_CHUNK * sizeof *w->labels);
+    size_t rows = (size_t)cl_net_rows(m, CL_FISHER_CHUNK);
+    int d = m->d_in;
+    w->probs = malloc(rows * m->n_out * sizeof *w->probs);
+    w->labels = malloc(rows * sizeof *w->labels);
     if (gather) {
         w->x = malloc((size_t)CL_FISHER_CHUNK * d * sizeof *w->x);
         w->y = malloc((size_t)CL_FISHER_CHUNK * sizeof *w->y);
@@ -75,7 +78,7 @@ static int check_finite(const float *logits, int B, int C, const unsigned char *
 
 /* E_{c ~ p} (grad log p_c)^2: for each unmasked class, rows scaled by
  * sqrt(p_nc) so that the squared backward weighs sample n by p_nc. */
-static int add_expected(cl_model *m, const float *logits, int B, int C,
+static int add_expected(cl_net *m, const float *logits, int B, int C,
                         const unsigned char *mask, float *probs, float *out)
 {
     cl_softmax(logits, B, C, mask, 1.0f, probs);
@@ -89,30 +92,41 @@ static int add_expected(cl_model *m, const float *logits, int B, int C,
             for (int j = 0; j < C; j++) d[j] = s * p[j];
             d[c] -= s;
         }
-        int rc = cl_model_backward_into(m, dl, out, 1);
+        int rc = cl_net_backward_into(m, dl, out, 1);
         if (rc) return rc;
     }
     return 0;
 }
 
-/* Adds the per-sample squared gradients of B samples (B <= chunk) into out. */
-static int add_chunk(cl_model *m, const float *x, const int *y, int B,
+/* Adds the per-sample squared gradients of B samples (B <= chunk) into out.
+ * A sample of a token network is a window of rows whose loss is their
+ * mean; scale = B makes each sample's gradient that of its own loss. */
+static int add_chunk(cl_net *m, const float *x, const int *y, int B,
                      const unsigned char *mask, cl_fisher_kind kind,
                      workspace *w, float *out)
 {
-    int C = m->sizes[m->n_layers];
+    int C = m->n_out, rows = cl_net_rows(m, B);
     const float *logits;
-    int rc = cl_model_forward(m, x, B, &logits);
+    int rc = cl_net_forward(m, x, B, &logits);
     if (rc) return rc;
-    if ((rc = check_finite(logits, B, C, mask))) return rc;
-    if (kind == CL_FISHER_EXPECTED) return add_expected(m, logits, B, C, mask, w->probs, out);
-    if (kind == CL_FISHER_PREDICTED) {
-        for (int i = 0; i < B; i++) w->labels[i] = cl_argmax(logits + (size_t)i * C, C, mask);
-        y = w->labels;
+    if ((rc = check_finite(logits, rows, C, mask))) return rc;
+    if (kind == CL_FISHER_EXPECTED) {
+        /* The expectation over a window's labels ranges over 256^ctx
+         * continuations: not something to approximate silently. */
+        if (m->rows_per_sample > 1)
+            return cl_error_set(CL_EINVAL, "the expected Fisher is for classifiers; a %s network "
+                                "takes fisher=empirical or predicted", m->ops->name);
+        return add_expected(m, logits, rows, C, mask, w->probs, out);
     }
-    rc = cl_loss_ce(logits, y, B, C, mask, (float)B, m->dlogits, NULL);
+    if (kind == CL_FISHER_PREDICTED) {
+        for (int i = 0; i < rows; i++) w->labels[i] = cl_argmax(logits + (size_t)i * C, C, mask);
+        y = w->labels;
+    } else if ((rc = cl_net_labels(m, x, y, B, &y))) {
+        return rc;
+    }
+    rc = cl_loss_ce(logits, y, rows, C, mask, (float)B, m->dlogits, NULL);
     if (rc) return rc;
-    return cl_model_backward_into(m, m->dlogits, out, 1);
+    return cl_net_backward_into(m, m->dlogits, out, 1);
 }
 
 static void scale(float *out, size_t n, int samples)
@@ -129,15 +143,15 @@ static int check_args(int n, cl_fisher_kind kind, const int *y)
     return 0;
 }
 
-int cl_fisher_estimate(cl_model *m, const float *x, const int *y, int n, int d,
+int cl_fisher_estimate(cl_net *m, const float *x, const int *y, int n, int d,
                        const unsigned char *mask, cl_fisher_kind kind, float *out,
                        double *flops_out)
 {
     int rc = check_args(n, kind, y);
     if (rc) return rc;
-    CL_ASSERT(d == m->sizes[0]);
+    CL_ASSERT(d == m->d_in);
     workspace w;
-    if ((rc = ws_alloc(&w, m->sizes[m->n_layers], d, 0))) return rc;
+    if ((rc = ws_alloc(&w, m, 0))) return rc;
     double f0 = m->flops;
     memset(out, 0, m->n_params * sizeof *out);
     for (int i0 = 0; rc == 0 && i0 < n; i0 += CL_FISHER_CHUNK) {
@@ -156,11 +170,11 @@ int cl_fisher_estimate(cl_model *m, const float *x, const int *y, int n, int d,
  * and estimated chunk by chunk, so neither an index array nor a copy of the
  * subset is kept. The chunks are cl_fisher_estimate's, so the first k give
  * its numbers bit for bit. */
-static int estimate_subset(cl_model *m, const cl_task *t, int d, const unsigned char *mask,
+static int estimate_subset(cl_net *m, const cl_task *t, int d, const unsigned char *mask,
                            cl_fisher_kind kind, int k, gsl_rng *rng, float *out)
 {
     workspace w;
-    int rc = ws_alloc(&w, m->sizes[m->n_layers], d, 1);
+    int rc = ws_alloc(&w, m, 1);
     if (rc) return rc;
     memset(out, 0, m->n_params * sizeof *out);
     int need = k, B = 0;
@@ -180,14 +194,14 @@ static int estimate_subset(cl_model *m, const cl_task *t, int d, const unsigned 
     return 0;
 }
 
-int cl_fisher_task(cl_model *m, const cl_task *t, int d, const unsigned char *mask,
+int cl_fisher_task(cl_net *m, const cl_task *t, int d, const unsigned char *mask,
                    cl_fisher_kind kind, int n_samples, gsl_rng *rng, float *out,
                    double *flops_out)
 {
     int k = n_samples > 0 && n_samples < t->n_train ? n_samples : t->n_train;
     int rc = check_args(k, kind, t->train_y);
     if (rc) return rc;
-    CL_ASSERT(d == m->sizes[0] && d == t->d);
+    CL_ASSERT(d == m->d_in && d == t->d);
     double f0 = m->flops;
     rc = estimate_subset(m, t, d, mask, kind, k, k < t->n_train ? rng : NULL, out);
     if (rc) return rc;

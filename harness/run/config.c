@@ -4,19 +4,22 @@
 #include "clbench/run/config.h"
 #include "clbench/base/error.h"
 
-const cl_param_spec cl_model_params[] = {
-    {"hidden", CL_PARAM_INTS, "400,400", 1, 65536, NULL, "hidden layer widths (ReLU MLP)"},
-    {NULL, 0, NULL, 0, 0, NULL, NULL},
-};
-
 const cl_param_spec cl_train_params[] = {
-    {"optimizer", CL_PARAM_CHOICE, "adam", 0, 0, "adam|sgd", "optimiser"},
-    {"lr", CL_PARAM_FLOAT, "0.001", 1e-9, 100, NULL, "learning rate"},
+    {"optimizer", CL_PARAM_CHOICE, "adam", 0, 0, "adam|sgd|adamw",
+     "optimiser (adamw: decoupled decay on weight matrices only)"},
+    {"lr", CL_PARAM_FLOAT, "0.001", 1e-9, 100, NULL, "learning rate (the schedule's peak)"},
+    {"schedule", CL_PARAM_CHOICE, "constant", 0, 0, "constant|cosine|rewarm",
+     "lr schedule: constant; warmup + cosine over the run; rewarm = warmup + cosine "
+     "restarted at every task (Ibrahim et al. 2024)"},
+    {"warmup", CL_PARAM_INT, "0", 0, 100000000, NULL, "steps of linear lr warmup (cosine, rewarm)"},
+    {"min_lr", CL_PARAM_FLOAT, "0.1", 0, 1, NULL,
+     "where the cosine ends, as a fraction of lr (cosine, rewarm)"},
     {"momentum", CL_PARAM_FLOAT, "0.9", 0, 0.9999, NULL, "SGD momentum"},
     {"beta1", CL_PARAM_FLOAT, "0.9", 0, 0.9999, NULL, "Adam beta1"},
     {"beta2", CL_PARAM_FLOAT, "0.999", 0, 0.99999, NULL, "Adam beta2"},
     {"eps", CL_PARAM_FLOAT, "1e-08", 1e-12, 1, NULL, "Adam epsilon"},
-    {"weight_decay", CL_PARAM_FLOAT, "0", 0, 1, NULL, "L2 weight decay"},
+    {"weight_decay", CL_PARAM_FLOAT, "0", 0, 1, NULL,
+     "weight decay: L2 in the gradient (sgd, adam) or decoupled (adamw)"},
     {"batch_size", CL_PARAM_INT, "32", 1, 65536, NULL, "samples per training step"},
     {"steps", CL_PARAM_INT, "300", 1, 100000000, NULL, "training steps per task (unless epochs is set)"},
     {"epochs", CL_PARAM_INT, "0", 0, 100000, NULL, "passes over each task's data; 0 = use steps"},
@@ -57,7 +60,8 @@ int cl_config_new(cl_config **out, const char *suite, cl_scenario sc,
     c->threads = 1;
     c->family = fam;
     c->ops = ops;
-    rc = cl_params_new(&c->model, "model", cl_model_params);
+    c->net = &cl_net_mlp;
+    rc = cl_params_new(&c->model, "model", c->net->params);
     if (!rc) rc = cl_params_new(&c->train, "train", cl_train_params);
     if (!rc) rc = cl_params_new(&c->suite_p, "suite", fam->params);
     if (!rc) rc = cl_params_new(&c->strat, ops->name, ops->params);
@@ -116,6 +120,33 @@ int cl_config_for_strategy(cl_config **out, const cl_config *src, const char *st
     return 0;
 }
 
+/* Switches the model table to another network's, carrying over the values
+ * set explicitly (each must exist in the new table). */
+static int set_net(cl_config *c, const char *name)
+{
+    const cl_net_ops *ops;
+    int rc = cl_net_find(&ops, name);
+    if (rc || ops == c->net) return rc;
+    cl_params *p;
+    if ((rc = cl_params_new(&p, "model", ops->params))) return rc;
+    for (int i = 0; rc == 0 && i < cl_params_count(c->model); i++) {
+        const char *pname = cl_params_spec_at(c->model, i)->name;
+        if (!cl_params_is_set(c->model, pname)) continue;
+        rc = cl_params_set(p, pname, cl_params_text_at(c->model, i));
+        if (rc == CL_ENOTFOUND)
+            rc = cl_error_set(CL_EINVAL, "model.%s is not a parameter of the %s network; set "
+                              "model.net first", pname, ops->name);
+    }
+    if (rc) {
+        cl_params_free(p);
+        return rc;
+    }
+    cl_params_free(c->model);
+    c->model = p;
+    c->net = ops;
+    return 0;
+}
+
 int cl_config_set(cl_config *c, const char *key, const char *value)
 {
     const char *dot = strchr(key, '.');
@@ -130,6 +161,7 @@ int cl_config_set(cl_config *c, const char *key, const char *value)
     ns[nl] = '\0';
     const char *name = dot + 1;
     cl_params *target = NULL;
+    if (!strcmp(ns, "model") && !strcmp(name, "net")) return set_net(c, value);
     if (!strcmp(ns, "model")) target = c->model;
     else if (!strcmp(ns, "train")) target = c->train;
     else if (!strcmp(ns, "suite")) target = c->suite_p;
@@ -176,7 +208,7 @@ int cl_config_validate(const cl_config *c)
 
 static void yaml_section(cl_strbuf *b, const char *head, const char *name, const cl_params *p)
 {
-    cl_strbuf_printf(b, "%s:\n", head);
+    if (head) cl_strbuf_printf(b, "%s:\n", head);
     if (name) cl_strbuf_printf(b, "  name: %s\n", name);
     for (int i = 0; i < cl_params_count(p); i++) {
         const cl_param_spec *s = cl_params_spec_at(p, i);
@@ -258,7 +290,8 @@ void cl_config_yaml(const cl_config *c, cl_strbuf *b)
     }
     yaml_section(b, "suite", c->suite, c->suite_p);
     yaml_section(b, "strategy", c->strategy, c->strat);
-    yaml_section(b, "model", NULL, c->model);
+    cl_strbuf_printf(b, "model:\n  net: %s\n", c->net->name);
+    yaml_section(b, NULL, NULL, c->model);
     yaml_section(b, "train", NULL, c->train);
 }
 
@@ -285,11 +318,24 @@ void cl_config_run_id(const cl_config *c, char *buf, size_t n)
 void cl_config_optim(const cl_config *c, cl_optim_config *o)
 {
     const cl_params *t = c->train;
-    o->kind = strcmp(cl_params_choice(t, "optimizer"), "sgd") == 0 ? CL_OPTIM_SGD : CL_OPTIM_ADAM;
+    const char *kind = cl_params_choice(t, "optimizer");
+    o->kind = !strcmp(kind, "sgd") ? CL_OPTIM_SGD : !strcmp(kind, "adamw") ? CL_OPTIM_ADAMW
+                                                                           : CL_OPTIM_ADAM;
     o->lr = (float)cl_params_float(t, "lr");
     o->momentum = (float)cl_params_float(t, "momentum");
     o->beta1 = (float)cl_params_float(t, "beta1");
     o->beta2 = (float)cl_params_float(t, "beta2");
     o->eps = (float)cl_params_float(t, "eps");
     o->weight_decay = (float)cl_params_float(t, "weight_decay");
+}
+
+void cl_config_schedule(const cl_config *c, long steps_per_task, long n_tasks, cl_schedule *out)
+{
+    const cl_params *t = c->train;
+    out->kind = (cl_schedule_kind)cl_schedule_parse(cl_params_choice(t, "schedule"));
+    out->base = (float)cl_params_float(t, "lr");
+    out->warmup = cl_params_int(t, "warmup");
+    out->min_frac = cl_params_float(t, "min_lr");
+    out->steps_per_task = steps_per_task;
+    out->n_tasks = n_tasks;
 }

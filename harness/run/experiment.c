@@ -29,6 +29,8 @@ static int applies(const cl_exp_axis *a, const cl_strategy_ops *ops)
  * would trip cl_config_validate's train.steps-or-epochs rule). */
 static int apply(cl_config *c, const cl_exp_axis *a, int i)
 {
+    if (!strcmp(a->ns, "model") && !strcmp(a->name, "net"))
+        return cl_config_set(c, "model.net", a->vals[i]);
     cl_params *t = !strcmp(a->ns, "model") ? c->model
                  : !strcmp(a->ns, "train") ? c->train
                  : !strcmp(a->ns, "suite") ? c->suite_p

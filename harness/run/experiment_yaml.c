@@ -277,9 +277,10 @@ static int check_name(const cl_exp_plan *p, const yaml_node_t *key, const char *
 }
 
 /* A mapping of parameters for one fixed spec table (model, train, or one
- * strategy's section). An empty `train:` is allowed. */
+ * strategy's section), but the key `skip` (may be NULL). An empty `train:`
+ * is allowed. */
 static int parse_section(walk *w, const char *ns, const cl_param_spec *specs,
-                         const yaml_node_t *val)
+                         const yaml_node_t *val, const char *skip)
 {
     if (is_null(val)) return 0;
     if (val->type != YAML_MAPPING_NODE) {
@@ -293,12 +294,31 @@ static int parse_section(walk *w, const char *ns, const cl_param_spec *specs,
     for (const yaml_node_pair_t *a = val->data.mapping.pairs.start;
          !rc && a < val->data.mapping.pairs.top; a++) {
         const yaml_node_t *k = node(w, a->key), *v = node(w, a->value);
+        if (skip && !strcmp(text(k), skip)) continue;
         const cl_param_spec *s = spec_find(specs, text(k));
         rc = check_name(w->p, k, ns, specs);
         if (!rc) rc = add_axis(w, ns, k, v, s && s->type == CL_PARAM_INTS);
         if (!rc) rc = check_axis(w->p, &w->p->axes[w->p->n_axes - 1], ns, specs);
     }
     return rc;
+}
+
+/* model: {net: NAME, PARAM: VALUE, ...}: the net picks the table the other
+ * keys are checked against and, first among the axes, switches it. One net
+ * per experiment: tables differ between nets. */
+static int parse_model(walk *w, const yaml_node_t *val)
+{
+    const cl_net_ops *ops = &cl_net_mlp;
+    const yaml_node_pair_t *np = val && val->type == YAML_MAPPING_NODE ? pair_of(w, val, "net")
+                                                                       : NULL;
+    if (np) {
+        const yaml_node_t *k = node(w, np->key), *v = node(w, np->value);
+        int rc = want_scalar(w, v, "model.net");
+        if (!rc && cl_net_find(&ops, text(v))) rc = cl_exp_relocate(w->p, mark_of(v), CL_EINVAL);
+        if (!rc) rc = add_axis(w, "model", k, v, 0);
+        if (rc) return rc;
+    }
+    return parse_section(w, "model", ops->params, val, "net");
 }
 
 /* ---- suite, strategy, scenario, seeds ---------------------------------------- */
@@ -565,12 +585,12 @@ static int parse_root(walk *w, const yaml_node_t *root)
         } else if (!strcmp(key, "strategy")) {
             rc = parse_named(w, "strategy", v, push_strategy, "naive", "");
         } else if (!strcmp(key, "model")) {
-            rc = parse_section(w, "model", cl_model_params, v);
+            rc = parse_model(w, v);
         } else if (!strcmp(key, "train")) {
             p->train_at = mark_of(k);
-            rc = parse_section(w, "train", cl_train_params, v);
+            rc = parse_section(w, "train", cl_train_params, v, NULL);
         } else if (cl_strategy_find(&ops, key) == 0) {
-            rc = parse_section(w, ops->name, ops->params, v);
+            rc = parse_section(w, ops->name, ops->params, v, NULL);
         } else {
             rc = unknown_key(p, k);
         }

@@ -34,7 +34,8 @@ typedef struct run {
     const cl_run_opts *opts;
     cl_run_result *res;
     cl_suite *suite;
-    cl_model *net;
+    cl_net *net;
+    cl_schedule sched;
     const cl_strategy_ops *ops;
     void *ctx;
     gsl_rng *rng_suite, *rng_init, *rng_data, *rng_strat;
@@ -71,7 +72,7 @@ static int eval_task(run *r, int t, int limit, int anytime, double *acc, double 
             rc = r->ops->predict(r->ctx, r->net, &b, r->logits);
             logits = r->logits;
         } else {
-            rc = cl_model_forward(r->net, b.x, m, &logits);
+            rc = cl_net_forward(r->net, b.x, m, &logits);
         }
         if (rc) return rc;
         for (int i = 0; i < m; i++) {
@@ -144,7 +145,7 @@ static int train_task(run *r, int t, long *global_step)
     const cl_task *k = &r->suite->tasks[t];
     int B = res->batch_size;
     long eval_every = cl_params_int(r->cfg->train, "eval_every");
-    if (cl_params_bool(r->cfg->train, "reset_optim")) cl_model_reset_optim(r->net);
+    if (cl_params_bool(r->cfg->train, "reset_optim")) cl_net_reset_optim(r->net);
     for (int i = 0; i < k->n_train; i++) r->order[i] = i;
     r->order_pos = k->n_train; /* forces a shuffle before the first batch */
 
@@ -154,6 +155,7 @@ static int train_task(run *r, int t, long *global_step)
     long every = res->steps_per_task / 100 > 0 ? res->steps_per_task / 100 : 1;
     for (long s = 0; rc == 0 && s < res->steps_per_task; s++) {
         next_batch(r, k, B);
+        r->net->lr = cl_schedule_lr(&r->sched, *global_step);
         rc = r->ops->observe(r->ctx, r->net, &b);
         ++*global_step;
         if (rc == 0 && eval_every > 0 && *global_step % eval_every == 0 &&
@@ -204,11 +206,9 @@ static int setup(run *r)
         rc = r->opts->suite_built(r->opts->user, r->suite);
     if (rc) return rc;
     const cl_suite *s = r->suite;
-    const long *hidden;
-    int n_hidden = cl_params_ints(cfg->model, "hidden", &hidden);
     cl_optim_config opt;
     cl_config_optim(cfg, &opt);
-    rc = cl_model_new(&r->net, s->d, hidden, n_hidden, s->n_classes, &opt, r->rng_init);
+    rc = cl_net_new(&r->net, cfg->net, cfg->model, s->d, s->n_classes, &opt, r->rng_init);
     if (rc) return rc;
 
     int T = s->n_tasks, max_train = 1;
@@ -248,7 +248,8 @@ static int setup(run *r)
         if (res->stale) res->stale[i] = NAN;
     }
     if ((rc = cl_curve_init(&res->curve, T))) return rc;
-    cl_strategy_env env = {cfg->scenario, T, s->n_classes, s->d, hidden, n_hidden};
+    cl_config_schedule(cfg, res->steps_per_task, T, &r->sched);
+    cl_strategy_env env = {cfg->scenario, T, s->n_classes, s->d};
     res->assumes = r->ops->assumes;
     return r->ops->create(&r->ctx, cfg->strat, &env, r->net, r->rng_strat);
 }
@@ -256,7 +257,7 @@ static int setup(run *r)
 static void teardown(run *r)
 {
     if (r->ctx) r->ops->destroy(r->ctx);
-    cl_model_free(r->net);
+    cl_net_free(r->net);
     cl_suite_free(r->suite);
     gsl_rng_free(r->rng_suite);
     gsl_rng_free(r->rng_init);
@@ -321,7 +322,7 @@ static void save_results(const run *r, cl_ckpt_writer *w, double now)
 }
 
 /* Not the gradients: every observe zeroes them before use. */
-static void save_model(const cl_model *m, cl_ckpt_writer *w)
+static void save_model(const cl_net *m, cl_ckpt_writer *w)
 {
     cl_ckpt_section(w, "MODL");
     cl_ckpt_put_f32s(w, m->params, m->n_params);
@@ -447,7 +448,7 @@ static int load_results(run *r, cl_ckpt_reader *rd)
     return cl_ckpt_close(rd);
 }
 
-static int load_model(cl_model *m, cl_ckpt_reader *rd)
+static int load_model(cl_net *m, cl_ckpt_reader *rd)
 {
     int rc = cl_ckpt_open(rd, "MODL");
     if (rc == 0) rc = cl_ckpt_get_f32s(rd, m->params, m->n_params);

@@ -13,6 +13,7 @@ int cl_cli_report(int argc, char **argv);    /* clbench report DIR... */
 int cl_cli_plot(int argc, char **argv);      /* clbench plot DIR... */
 int cl_cli_compare(int argc, char **argv);   /* clbench compare BASELINE CURRENT */
 int cl_cli_sweep(int argc, char **argv);     /* clbench sweep FILE.yaml */
+int cl_cli_sample(int argc, char **argv);    /* clbench sample NET_FILE */
 void cl_cli_usage(FILE *f);
 
 /* Shared by the run front ends (flags, experiment files). */

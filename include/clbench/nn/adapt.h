@@ -23,12 +23,13 @@
 #define CLBENCH_ADAPT_H
 
 #include <stddef.h>
-#include "clbench/nn/model.h"
+#include "clbench/nn/net.h"
 
 typedef struct cl_adapt cl_adapt;
 
 /* The memory items that neighbour indices refer to (borrowed for one call;
- * row i is item i). h = net->sizes[first], C = the network's outputs. */
+ * row i is item i). h = the input width of top-chain layer `first`
+ * (cl_net_top), C = the network's outputs. */
 typedef struct cl_adapt_items {
     const float *feat; /* (rows, h) each item's input to the adapted layers */
     const float *z;    /* (rows, C) each item's logits under the base network;
@@ -36,12 +37,13 @@ typedef struct cl_adapt_items {
     const int *y;      /* (rows) labels */
 } cl_adapt_items;
 
-/* Adapts net's layers first .. n_layers - 1 (0-based), whose input has
- * net->sizes[first] features (the network's input when first = 0), on at
- * most k neighbours per query, with `steps` SGD steps of rate lr and pull
- * weight lambda. dual != 0 picks the dual form where it applies (first =
- * n_layers - 1: the output layer alone); otherwise the primal runs. */
-int cl_adapt_new(cl_adapt **out, const cl_model *net, int first, int k, int steps, float lr,
+/* Adapts the layers first .. L - 1 (0-based) of net's top chain of L dense
+ * layers (cl_net_top; an MLP's every layer, a GPT's head), whose input has
+ * top[first].n_in features (the network's input when first = 0 on an MLP),
+ * on at most k neighbours per query, with `steps` SGD steps of rate lr and
+ * pull weight lambda. dual != 0 picks the dual form where it applies
+ * (first = L - 1: the output layer alone); otherwise the primal runs. */
+int cl_adapt_new(cl_adapt **out, const cl_net *net, int first, int k, int steps, float lr,
                  float lambda, int dual);
 void cl_adapt_free(cl_adapt *a);
 
@@ -52,7 +54,7 @@ void cl_adapt_free(cl_adapt *a);
  * neighbours' softmax ranges over. net must be the network given to
  * cl_adapt_new (same shapes), unchanged since the items' z were computed.
  * Adds the FLOPs spent to *flops. */
-int cl_adapt_query(cl_adapt *a, const cl_model *net, const cl_adapt_items *items, const int *nb,
+int cl_adapt_query(cl_adapt *a, const cl_net *net, const cl_adapt_items *items, const int *nb,
                    int m, const float *fq, const unsigned char *mask, float *zq, double *flops);
 
 /* Bytes held between queries that a ledger counts: the primal form's copy

@@ -1,14 +1,14 @@
 /* Diagonal Fisher information of the network's parameters, for the
  * consolidation strategies (EWC, online EWC). Every estimator is batched:
  * the per-sample squared gradients of a chunk come from one squared backward
- * pass, sum_n (d_n a_n^T)^2 = (d*d)^T (a*a) (cl_model_backward_into with
+ * pass, sum_n (d_n a_n^T)^2 = (d*d)^T (a*a) (cl_net_backward_into with
  * squared = 1), never from a per-sample loop. The result has the layout of
  * net->params and is the mean over the samples used. */
 #ifndef CLBENCH_FISHER_H
 #define CLBENCH_FISHER_H
 
 #include <gsl/gsl_rng.h>
-#include "clbench/nn/model.h"
+#include "clbench/nn/net.h"
 #include "clbench/store/task.h"
 
 typedef enum cl_fisher_kind {
@@ -41,7 +41,7 @@ const char *cl_fisher_kind_name(cl_fisher_kind k);
  * to m->params or m->grads; uses the model's workspace. *flops_out (may be
  * NULL) gets the model FLOPs spent (net->flops delta). CL_EDIVERGED when the
  * logits are not finite. */
-int cl_fisher_estimate(cl_model *m, const float *x, const int *y, int n, int d,
+int cl_fisher_estimate(cl_net *m, const float *x, const int *y, int n, int d,
                        const unsigned char *mask, cl_fisher_kind kind,
                        float *out /* (n_params) */, double *flops_out);
 
@@ -49,7 +49,7 @@ int cl_fisher_estimate(cl_model *m, const float *x, const int *y, int n, int d,
  * every sample, in order. Otherwise: the first n_samples samples when rng is
  * NULL, or a uniform random subset without replacement drawn from rng (so a
  * seeded generator gives a reproducible subset). */
-int cl_fisher_task(cl_model *m, const cl_task *t, int d, const unsigned char *mask,
+int cl_fisher_task(cl_net *m, const cl_task *t, int d, const unsigned char *mask,
                    cl_fisher_kind kind, int n_samples, gsl_rng *rng,
                    float *out /* (n_params) */, double *flops_out);
 

@@ -20,7 +20,8 @@ typedef struct cl_config {
     char data_dir[512];                /* "" = the suite family's default */
     const cl_suite_family *family;
     const cl_strategy_ops *ops;
-    cl_params *model;    /* namespace "model" */
+    const cl_net_ops *net; /* model.net: which network the model table is for */
+    cl_params *model;    /* namespace "model": the network's table */
     cl_params *train;    /* namespace "train" */
     cl_params *suite_p;  /* namespace "suite": the family's table */
     cl_params *strat;    /* namespace "<strategy name>" */
@@ -38,6 +39,8 @@ int cl_config_clone(cl_config **out, const cl_config *src);
 int cl_config_for_strategy(cl_config **out, const cl_config *src, const char *strategy);
 
 /* Applies "ns.name" = value. ns is model, train, suite or a strategy name.
+ * model.net switches the model table to that network's (values set so far
+ * carry over, and must exist there).
  * A strategy namespace other than this config's strategy is validated
  * against that strategy's table and otherwise ignored, so one --set list can
  * serve a comparison of several strategies. */
@@ -59,11 +62,15 @@ uint64_t cl_config_hash(const cl_config *c);
 /* suite-scenario-strategy-s<seed>-<8 hex of the hash>. */
 void cl_config_run_id(const cl_config *c, char *buf, size_t n);
 
-/* The spec tables of the fixed namespaces, for `clbench list`. */
-extern const cl_param_spec cl_model_params[];
+/* The spec table of the train namespace, for `clbench list` (the model
+ * namespace's is the network's: cl_net_ops.params). */
 extern const cl_param_spec cl_train_params[];
 
 /* Optimiser settings from the train table. */
 void cl_config_optim(const cl_config *c, cl_optim_config *out);
+
+/* The lr schedule from the train table, for a run of n_tasks tasks of
+ * steps_per_task steps. */
+void cl_config_schedule(const cl_config *c, long steps_per_task, long n_tasks, cl_schedule *out);
 
 #endif

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <gsl/gsl_rng.h>
 #include "clbench/store/ckpt.h"
-#include "clbench/nn/model.h"
+#include "clbench/nn/net.h"
 #include "clbench/base/params.h"
 #include "clbench/store/task.h"
 
@@ -45,9 +45,7 @@ typedef struct cl_strategy_env {
     cl_scenario scenario;
     int n_tasks;           /* tasks in the suite */
     int n_classes;         /* output units */
-    int d;                 /* input features */
-    const long *hidden;    /* hidden layer sizes, for strategies that build nets */
-    int n_hidden;
+    int d;                 /* input features (a token network: window bytes) */
 } cl_strategy_env;
 
 typedef struct cl_strategy_ops {
@@ -61,15 +59,15 @@ typedef struct cl_strategy_ops {
     /* ctx_out: strategy-owned state, freed by destroy. rng is not owned and
      * outlives the context. */
     int (*create)(void **ctx_out, const cl_params *p, const cl_strategy_env *env,
-                  const cl_model *net, gsl_rng *rng);
-    int (*task_begin)(void *ctx, cl_model *net, const cl_task *t); /* optional */
+                  const cl_net *net, gsl_rng *rng);
+    int (*task_begin)(void *ctx, cl_net *net, const cl_task *t); /* optional */
     /* One training step on batch b of the current task. */
-    int (*observe)(void *ctx, cl_model *net, const cl_batch *b);
-    int (*task_end)(void *ctx, cl_model *net, const cl_task *t); /* optional */
+    int (*observe)(void *ctx, cl_net *net, const cl_batch *b);
+    int (*task_end)(void *ctx, cl_net *net, const cl_task *t); /* optional */
     /* Logits (b->n, n_classes) for b's samples; optional, default is the
      * network's forward pass. May use net's workspace but must leave its
      * parameters as they were. */
-    int (*predict)(void *ctx, cl_model *net, const cl_batch *b,
+    int (*predict)(void *ctx, cl_net *net, const cl_batch *b,
                    float *logits_out);
     void (*ledger)(const void *ctx, cl_ledger *out); /* optional: zeros */
 
@@ -98,11 +96,11 @@ int cl_strategy_find(const cl_strategy_ops **out, const char *name);
 /* One plain supervised step shared by strategies: zero grads, forward,
  * cross-entropy (masked as b says), backward, optimiser update.
  * CL_EDIVERGED on a non-finite loss. */
-int cl_strategy_sgd_step(cl_model *net, const cl_batch *b);
+int cl_strategy_sgd_step(cl_net *net, const cl_batch *b);
 
 /* Forward + cross-entropy + backward, adding weight * dL/dθ into net->grads
  * without stepping; for strategies that mix several losses in one update. */
-int cl_strategy_add_ce_grad(cl_model *net, const cl_batch *b, float weight,
+int cl_strategy_add_ce_grad(cl_net *net, const cl_batch *b, float weight,
                             double *loss_out);
 
 #endif

@@ -3,10 +3,10 @@
 #include <string.h>
 #include <cblas.h>
 #include "clbench/base/error.h"
-#include "clbench/nn/model.h"
-#include "clbench/base/hot.h"
+#include "clbench/nn/mlp.h"
+#include "clbench/base/floats.h"
 
-static int max_width(const cl_model *m)
+static int max_width(const cl_mlp *m)
 {
     int w = 0;
     for (int l = 0; l <= m->n_layers; l++)
@@ -14,16 +14,7 @@ static int max_width(const cl_model *m)
     return w;
 }
 
-/* One aligned allocation per block; 64 bytes keeps AVX loads on one line. */
-static float *alloc_floats(size_t n)
-{
-    size_t bytes = ((n ? n : 1) * sizeof(float) + 63) & ~(size_t)63;
-    float *p = aligned_alloc(64, bytes);
-    if (p) memset(p, 0, bytes);
-    return p;
-}
-
-static void bind_views(cl_model *m)
+static void bind_views(cl_mlp *m)
 {
     for (int l = 0; l < m->n_layers; l++) {
         cl_layer *L = &m->layers[l];
@@ -34,17 +25,17 @@ static void bind_views(cl_model *m)
     }
 }
 
-static int alloc_shape(cl_model **out, int n_in, const long *hidden,
-                       int n_hidden, int n_out, const cl_optim_config *opt)
+int cl_mlp_shape(cl_mlp **out, int n_in, const long *hidden, int n_hidden, int n_out)
 {
     *out = NULL;
-    if (n_hidden < 0 || n_hidden + 1 > CL_MODEL_MAX_LAYERS)
+    if (n_hidden < 0 || n_hidden + 1 > CL_MLP_MAX_LAYERS)
         return cl_error_set(CL_EINVAL, "model.hidden: at most %d hidden layers",
-                            CL_MODEL_MAX_LAYERS - 1);
+                            CL_MLP_MAX_LAYERS - 1);
     if (n_in < 1 || n_out < 1)
         return cl_error_set(CL_EINVAL, "model: %d inputs and %d outputs", n_in, n_out);
-    cl_model *m = calloc(1, sizeof *m);
+    cl_mlp *m = calloc(1, sizeof *m);
     if (!m) return cl_error_set(CL_ENOMEM, "out of memory allocating the model");
+    m->flops = &m->own_flops;
     m->n_layers = n_hidden + 1;
     m->sizes[0] = n_in;
     for (int i = 0; i < n_hidden; i++) {
@@ -64,26 +55,19 @@ static int alloc_shape(cl_model **out, int n_in, const long *hidden,
         off += (size_t)L->n_in * L->n_out + (size_t)L->n_out;
     }
     m->n_params = off;
-    m->params = alloc_floats(off);
-    m->grads = alloc_floats(off);
-    m->opt_m = alloc_floats(off);
-    m->opt_v = alloc_floats(off);
-    m->opt = *opt;
-    if (!m->params || !m->grads || !m->opt_m || !m->opt_v) {
-        cl_model_free(m);
-        return cl_error_set(CL_ENOMEM, "out of memory allocating %zu parameters", off);
-    }
-    bind_views(m);
     *out = m;
     return 0;
 }
 
-int cl_model_new(cl_model **out, int n_in, const long *hidden, int n_hidden,
-                 int n_out, const cl_optim_config *opt, gsl_rng *rng)
+void cl_mlp_bind(cl_mlp *m, float *params, float *grads)
 {
-    int rc = alloc_shape(out, n_in, hidden, n_hidden, n_out, opt);
-    if (rc) return rc;
-    cl_model *m = *out;
+    m->params = params;
+    m->grads = grads;
+    bind_views(m);
+}
+
+void cl_mlp_init(cl_mlp *m, gsl_rng *rng)
+{
     /* PyTorch nn.Linear: kaiming_uniform(a=sqrt(5)) on W reduces to
      * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias uses the same bound. */
     for (int l = 0; l < m->n_layers; l++) {
@@ -93,40 +77,43 @@ int cl_model_new(cl_model **out, int n_in, const long *hidden, int n_hidden,
         for (size_t i = 0; i < n; i++)
             L->w[i] = (float)((2.0 * gsl_rng_uniform(rng) - 1.0) * bound);
     }
+}
+
+int cl_mlp_new(cl_mlp **out, int n_in, const long *hidden, int n_hidden, int n_out,
+               gsl_rng *rng)
+{
+    int rc = cl_mlp_shape(out, n_in, hidden, n_hidden, n_out);
+    if (rc) return rc;
+    cl_mlp *m = *out;
+    m->owns = 1;
+    float *p = cl_floats_new(m->n_params), *g = cl_floats_new(m->n_params);
+    if (!p || !g) {
+        size_t n = m->n_params;
+        free(p);
+        free(g);
+        free(m);
+        *out = NULL;
+        return cl_error_set(CL_ENOMEM, "out of memory allocating %zu parameters", n);
+    }
+    cl_mlp_bind(m, p, g);
+    cl_mlp_init(m, rng);
     return 0;
 }
 
-void cl_model_free(cl_model *m)
+void cl_mlp_free(cl_mlp *m)
 {
     if (!m) return;
-    free(m->params);
-    free(m->grads);
-    free(m->opt_m);
-    free(m->opt_v);
-    for (int l = 0; l <= CL_MODEL_MAX_LAYERS; l++) free(m->acts[l]);
+    if (m->owns) {
+        free(m->params);
+        free(m->grads);
+    }
+    for (int l = 0; l <= CL_MLP_MAX_LAYERS; l++) free(m->acts[l]);
     free(m->delta[0]);
     free(m->delta[1]);
     free(m->sq_a);
     free(m->sq_d);
     free(m->dlogits);
     free(m);
-}
-
-int cl_model_clone(cl_model **out, const cl_model *src)
-{
-    long hidden[CL_MODEL_MAX_LAYERS];
-    for (int i = 0; i + 1 < src->n_layers; i++) hidden[i] = src->sizes[i + 1];
-    int rc = alloc_shape(out, src->sizes[0], hidden, src->n_layers - 1,
-                         src->sizes[src->n_layers], &src->opt);
-    if (rc) return rc;
-    cl_model *m = *out;
-    size_t bytes = src->n_params * sizeof(float);
-    memcpy(m->params, src->params, bytes);
-    memcpy(m->grads, src->grads, bytes);
-    memcpy(m->opt_m, src->opt_m, bytes);
-    memcpy(m->opt_v, src->opt_v, bytes);
-    m->opt_t = src->opt_t;
-    return 0;
 }
 
 /* Grows the n buffers, w[i] floats a row, to hold `rows` rows (doubling
@@ -139,7 +126,7 @@ static int grow_rows(float **const bufs[], const size_t *w, size_t n, int *cap, 
     int ok = 1;
     for (size_t i = 0; i < n; i++) {
         free(*bufs[i]);
-        *bufs[i] = alloc_floats((size_t)c * w[i]);
+        *bufs[i] = cl_floats_new((size_t)c * w[i]);
         ok = ok && *bufs[i];
     }
     if (!ok) {
@@ -150,10 +137,10 @@ static int grow_rows(float **const bufs[], const size_t *w, size_t n, int *cap, 
     return 0;
 }
 
-int cl_model_reserve(cl_model *m, int rows)
+int cl_mlp_reserve(cl_mlp *m, int rows)
 {
-    float **bufs[CL_MODEL_MAX_LAYERS + 1];
-    size_t w[CL_MODEL_MAX_LAYERS + 1], n = 0;
+    float **bufs[CL_MLP_MAX_LAYERS + 1];
+    size_t w[CL_MLP_MAX_LAYERS + 1], n = 0;
     for (int l = 1; l <= m->n_layers; l++, n++) {
         bufs[n] = &m->acts[l];
         w[n] = (size_t)m->sizes[l];
@@ -166,7 +153,7 @@ int cl_model_reserve(cl_model *m, int rows)
 /* The backward buffers, grown apart from the forward ones: evaluation
  * runs forwards of many more rows than any training step backpropagates,
  * and the squares are for the Fisher path only. */
-static int reserve_backward(cl_model *m, int rows, int squared)
+static int reserve_backward(cl_mlp *m, int rows, int squared)
 {
     size_t w[2] = {(size_t)max_width(m), (size_t)max_width(m)};
     float **delta[2] = {&m->delta[0], &m->delta[1]}, **sq[2] = {&m->sq_a, &m->sq_d};
@@ -192,10 +179,10 @@ static void bias_act(float *restrict y, const float *restrict b, int B, int n, i
     }
 }
 
-int cl_model_forward(cl_model *m, const float *x, int B, const float **logits)
+int cl_mlp_forward(cl_mlp *m, const float *x, int B, const float **logits)
 {
     CL_ASSERT(B >= 1);
-    int rc = cl_model_reserve(m, B);
+    int rc = cl_mlp_reserve(m, B);
     if (rc) return rc;
     m->x = x;
     m->batch = B;
@@ -206,7 +193,7 @@ int cl_model_forward(cl_model *m, const float *x, int B, const float **logits)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, L->n_out, L->n_in,
                     1.0f, in, L->n_in, L->w, L->n_in, 0.0f, y, L->n_out);
         bias_act(y, L->b, B, L->n_out, l + 1 < m->n_layers);
-        m->flops += 2.0 * B * L->n_in * L->n_out;
+        *m->flops += 2.0 * B * L->n_in * L->n_out;
         in = y;
     }
     *logits = m->acts[m->n_layers];
@@ -260,7 +247,7 @@ static void gate_rows(float *restrict dx, const float *restrict a, float *restri
  * at the layer's input (one sgemm), gated and summed into the lower layer's
  * bias gradient in one pass. The top layer's bias gradient comes straight
  * from dlogits. */
-int cl_model_backward_into(cl_model *m, const float *dlogits, float *target, int squared)
+int cl_mlp_backward_into(cl_mlp *m, const float *dlogits, float *target, int squared)
 {
     int B = m->batch;
     CL_ASSERT(B >= 1 && m->x);
@@ -287,12 +274,12 @@ int cl_model_backward_into(cl_model *m, const float *dlogits, float *target, int
         }
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->n_out, L->n_in, B,
                     1.0f, dd, L->n_out, aa, L->n_in, 1.0f, target + L->offset, L->n_in);
-        m->flops += 2.0 * B * L->n_in * L->n_out;
+        *m->flops += 2.0 * B * L->n_in * L->n_out;
         if (l == 0) break;
         float *dx = m->delta[l & 1];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, L->n_in, L->n_out,
                     1.0f, d, L->n_out, L->w, L->n_in, 0.0f, dx, L->n_in);
-        m->flops += 2.0 * B * L->n_in * L->n_out;
+        *m->flops += 2.0 * B * L->n_in * L->n_out;
         const cl_layer *below = &m->layers[l - 1];
         float *tb = target + below->offset + (size_t)below->n_in * below->n_out;
         gate_rows(dx, a, tb, squared ? m->sq_d : NULL, B, L->n_in);
@@ -302,69 +289,12 @@ int cl_model_backward_into(cl_model *m, const float *dlogits, float *target, int
     return 0;
 }
 
-int cl_model_backward(cl_model *m, const float *dlogits)
+int cl_mlp_backward(cl_mlp *m, const float *dlogits)
 {
-    return cl_model_backward_into(m, dlogits, m->grads, 0);
+    return cl_mlp_backward_into(m, dlogits, m->grads, 0);
 }
 
-void cl_model_zero_grad(cl_model *m)
+void cl_mlp_zero_grad(cl_mlp *m)
 {
     memset(m->grads, 0, m->n_params * sizeof(float));
 }
-
-/* The optimiser passes stream every parameter once per step and are the
- * largest cost beside sgemm: hot loops (clbench/hot.h). */
-
-CL_HOT static void step_sgd(cl_model *m)
-{
-    const cl_optim_config *o = &m->opt;
-    float *restrict p = m->params, *restrict buf = m->opt_m;
-    const float *restrict g = m->grads;
-    size_t n = m->n_params;
-    float lr = o->lr, mu = o->momentum, wd = o->weight_decay;
-    /* PyTorch's first momentum step copies the gradient into the buffer. */
-    float keep = m->opt_t == 0 ? 0.0f : mu;
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i] + wd * p[i];
-        if (mu != 0.0f) {
-            buf[i] = keep * buf[i] + gi;
-            gi = buf[i];
-        }
-        p[i] -= lr * gi;
-    }
-}
-
-CL_HOT static void step_adam(cl_model *m)
-{
-    const cl_optim_config *o = &m->opt;
-    float *restrict p = m->params, *restrict mm = m->opt_m, *restrict vv = m->opt_v;
-    const float *restrict g = m->grads;
-    size_t n = m->n_params;
-    double t = (double)(m->opt_t + 1);
-    float b1 = o->beta1, b2 = o->beta2, wd = o->weight_decay, eps = o->eps;
-    /* PyTorch's Adam: step = lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps). */
-    float step = (float)(o->lr / (1.0 - pow(b1, t)));
-    float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(b2, t)));
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i] + wd * p[i];
-        mm[i] = b1 * mm[i] + (1.0f - b1) * gi;
-        vv[i] = b2 * vv[i] + (1.0f - b2) * gi * gi;
-        p[i] -= step * mm[i] / (sqrtf(vv[i]) * inv_sqrt_bc2 + eps);
-    }
-}
-
-void cl_model_step(cl_model *m)
-{
-    if (m->opt.kind == CL_OPTIM_ADAM) step_adam(m);
-    else step_sgd(m);
-    m->opt_t++;
-}
-
-void cl_model_reset_optim(cl_model *m)
-{
-    memset(m->opt_m, 0, m->n_params * sizeof(float));
-    memset(m->opt_v, 0, m->n_params * sizeof(float));
-    m->opt_t = 0;
-}
-
-size_t cl_model_param_bytes(const cl_model *m) { return m->n_params * sizeof(float); }
