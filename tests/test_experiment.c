@@ -462,3 +462,19 @@ Test(experiment, cli_run_bad_file, .init = make_tmp, .fini = remove_tmp)
     cl_test_result_free(&r);
     cr_assert_not(cl_fs_exists(path));
 }
+
+/* model: {net: gpt, ...}: the net picks the table the other keys are checked
+ * against, whatever their order, and switches every cell to it. */
+Test(experiment, model_net_selects_the_table)
+{
+    cl_experiment *e = parse_ok("model:\n  layers: 3\n  net: gpt\n  d_model: 32\n");
+    cr_assert_eq(cl_experiment_count(e), 1);
+    cl_config *c = cl_experiment_cells(e)[0];
+    cr_assert_eq(c->net, &cl_net_gpt);
+    cr_assert_eq(cl_params_int(c->model, "layers"), 3);
+    cr_assert_eq(cl_params_int(c->model, "d_model"), 32);
+    cl_experiment_free(e);
+    expect_error("model:\n  net: gpt\n  hidden: [8]\n", 3, 3, "model.hidden", NULL);
+    expect_error("model:\n  net: rnn\n", 2, 8, "rnn", NULL);
+    expect_error("model:\n  net: [mlp, gpt]\n", 2, 8, "model.net", NULL);
+}
