@@ -54,7 +54,7 @@ $(BUILD)/obj/tests/%.o: CPPFLAGS += -DCL_TEST_BIN='"$(BUILD)/clbench"'
 # only at -O3, sqrtf only without errno and compare-and-select only without
 # trapping math (nothing reads FP exception flags). No reassociation: every value is as at -O2 (tests/test_model.c
 # checks the optimiser bit for bit). They rebuild when these flags change.
-HOT_OBJ := $(addprefix $(BUILD)/obj/,harness/nn/mlp.o harness/nn/optim.o harness/nn/knn.o harness/nn/adapt.o \
+HOT_OBJ := $(addprefix $(BUILD)/obj/,harness/nn/mlp.o harness/nn/gpt.o harness/nn/optim.o harness/nn/knn.o harness/nn/adapt.o \
                                   harness/store/task.o strategies/ewc.o)
 $(HOT_OBJ): CFLAGS += -O3 -fno-math-errno -fno-trapping-math
 $(HOT_OBJ): Makefile

@@ -27,6 +27,7 @@
  * BLAS-bound rate compares against. */
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,8 @@ static const tensor_spec layer_tensors[N_LAYER_TENSORS] = {
     {"fc_b", INIT_ZERO, 0},     {"fcproj_w", INIT_RESIDUAL, 1}, {"fcproj_b", INIT_ZERO, 0},
 };
 
-/* One layer's activations of the last forward: views into the arena. */
+/* One layer's activations of the last forward: views into the arena, R =
+ * cap * ctx rows. */
 typedef struct layer_acts {
     float *ln1;          /* (R, d) LN1 output, the attention's input */
     float *mean1, *rstd1; /* (R) LN1 row statistics */
@@ -126,7 +128,7 @@ typedef struct gpt {
     float *dln;   /* (rows, d) gradient at a LayerNorm output */
     float *datt;  /* (rows, d) gradient at the heads' outputs */
     float *dqkv;  /* (rows, 3d) */
-    float *dfc;   /* (rows, f) gradient at the fc output, before then after GELU */
+    float *dfc;   /* (rows, f) gradient at the GELU output, then in place at its input */
     float *dscore; /* (T, T) one head's score gradient */
     float *scratch; /* (n_params) one sample's gradient on the squared path, made on first use */
 } gpt;
@@ -328,6 +330,7 @@ static int reserve_backward(gpt *g, int rows)
     g->bwd = cl_floats_new(backward_layout(g, NULL, c));
     if (!g->bwd) {
         g->bcap = 0;
+        backward_layout(g, NULL, 0);
         return cl_error_set(CL_ENOMEM, "out of memory for the gpt's gradients of %d rows", rows);
     }
     backward_layout(g, g->bwd, c);
@@ -366,20 +369,66 @@ CL_HOT static void add_bias(float *restrict y, const float *restrict b, int rows
     }
 }
 
-/* y (rows, n) += b (n) + skip (rows, n): a residual connection's sum in
- * the one pass over the sgemm output. */
+/* y (rows, n) = skip (rows, n) + (y + b (n)): a residual connection's sum
+ * in the one pass over the sgemm output, added in PyTorch's order. */
 CL_HOT static void add_bias_skip(float *restrict y, const float *restrict b,
                                  const float *restrict skip, int rows, int n)
 {
     for (size_t i = 0; i < (size_t)rows; i++) {
         float *yr = y + i * n;
         const float *sr = skip + i * n;
-        for (int j = 0; j < n; j++) yr[j] += b[j] + sr[j];
+        for (int j = 0; j < n; j++) yr[j] = sr[j] + (yr[j] + b[j]);
     }
+}
+
+/* e^x for the hot loops, inline so that they vectorise (a call to libm's
+ * expf stops that): x = k ln2 + r with |r| <= ln2 / 2, e^r by its Taylor
+ * series to r^7 (remainder below 1e-8 relative), 2^k built in the exponent
+ * bits. Within 1.3 ulp of e^x (checked over every float of the range).
+ * x is clamped to [-87, 88] so 2^k stays a
+ * normal float: e^x saturates near 1.6e38 and bottoms out near 1.6e-38
+ * instead of reaching inf and 0, which the callers (a softmax, a sigmoid)
+ * do not distinguish. NaN passes through; no float-to-int conversion, so
+ * none is undefined. */
+static inline float exp_fast(float x)
+{
+    x = x > 88.0f ? 88.0f : x;
+    x = x < -87.0f ? -87.0f : x;
+    /* Adding 1.5 * 2^23 rounds x / ln2 to the integer k held in the low
+     * mantissa bits of t. */
+    const float shift = 12582912.0f;
+    float t = x * 1.44269504088896341f + shift;
+    float k = t - shift;
+    float r = x - k * 0.693145751953125f; /* ln2 split in two: the high */
+    r = r - k * 1.428606765330187e-06f;    /* part's products are exact */
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    uint32_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    bits = (bits - 0x4B400000u + 127u) << 23; /* (k + 127) << 23: 2^k */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
 }
 
 #define GELU_C 0.7978845608028654f /* sqrt(2 / pi) */
 #define GELU_A 0.044715f
+
+/* GELU_tanh(x) = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), is
+ * x sigmoid(2u) exactly: one exp instead of tanhf, which glibc builds on
+ * expm1f at several times the cost; nor does tanh's cancellation near
+ * u = 0 arise. For very negative x the sigmoid bottoms out near 6e-39
+ * (exp_fast saturates) where the exact value underflows to 0. */
+static inline float gelu_sigmoid(float x)
+{
+    return 1.0f / (1.0f + exp_fast(-2.0f * GELU_C * (x + GELU_A * x * x * x)));
+}
 
 /* pre (rows, n) += b, then act (rows, n) = GELU_tanh(pre), in one pass;
  * pre keeps the pre-activation for the derivative. */
@@ -391,12 +440,13 @@ CL_HOT static void bias_gelu(float *restrict pre, float *restrict act, const flo
         for (int j = 0; j < n; j++) {
             float x = pr[j] + b[j];
             pr[j] = x;
-            ar[j] = 0.5f * x * (1.0f + tanhf(GELU_C * (x + GELU_A * x * x * x)));
+            ar[j] = x * gelu_sigmoid(x);
         }
     }
 }
 
-/* dy (rows, n) *= GELU_tanh'(pre), and db (n) += its column sums. */
+/* dy (rows, n) *= GELU_tanh'(pre), and db (n) += its column sums. With
+ * s = sigmoid(2u): d/dx [x s] = s + 2 x s (1 - s) u'(x). */
 CL_HOT static void gelu_backward(float *restrict dy, float *restrict db,
                                  const float *restrict pre, int rows, int n)
 {
@@ -404,11 +454,9 @@ CL_HOT static void gelu_backward(float *restrict dy, float *restrict db,
         float *dr = dy + i * n;
         const float *pr = pre + i * n;
         for (int j = 0; j < n; j++) {
-            float x = pr[j], x2 = x * x;
-            float th = tanhf(GELU_C * (x + GELU_A * x2 * x));
-            float dgelu = 0.5f * (1.0f + th) +
-                          0.5f * x * (1.0f - th * th) * GELU_C * (1.0f + 3.0f * GELU_A * x2);
-            float v = dr[j] * dgelu;
+            float x = pr[j], s = gelu_sigmoid(x);
+            float du = GELU_C * (1.0f + 3.0f * GELU_A * x * x);
+            float v = dr[j] * (s + 2.0f * x * s * (1.0f - s) * du);
             dr[j] = v;
             db[j] += v;
         }
@@ -483,7 +531,7 @@ CL_HOT static void causal_softmax(float *restrict s, int T)
         float mx = row[0], sum = 0.0f;
         for (int j = 1; j <= t; j++) mx = row[j] > mx ? row[j] : mx;
         for (int j = 0; j <= t; j++) {
-            row[j] = expf(row[j] - mx);
+            row[j] = exp_fast(row[j] - mx);
             sum += row[j];
         }
         float inv = 1.0f / sum;
@@ -606,19 +654,21 @@ static int gpt_forward(void *impl, const float *x, int n, const float **logits)
 
 /* ---- backward ------------------------------------------------------------ */
 
-/* The forward's views for samples s0.. of the last forward. */
-typedef struct range_acts {
+/* The samples of the last forward one backward covers: all of them, or
+ * one at a time on the squared path, which is why every backward pass
+ * reads the activations through rows_of. */
+typedef struct sample_range {
     int s0, n, rows; /* first sample, samples, rows */
     size_t row0;     /* first row */
-} range_acts;
+} sample_range;
 
-static const float *rows_of(const float *buf, const range_acts *r, size_t width)
+static const float *rows_of(const float *buf, const sample_range *r, size_t width)
 {
     return buf + r->row0 * width;
 }
 
 /* Gradient at the heads' outputs g->datt -> g->dqkv for the samples of r. */
-static void attention_backward(gpt *g, const layer_acts *a, const range_acts *r)
+static void attention_backward(gpt *g, const layer_acts *a, const sample_range *r)
 {
     int T = g->ctx, d = g->d, hd = g->hd, ld = 3 * d;
     float scale = 1.0f / sqrtf((float)hd);
@@ -642,7 +692,7 @@ static void attention_backward(gpt *g, const layer_acts *a, const range_acts *r)
 /* Layer l from the gradient at its output (g->dres) to the gradient at its
  * input (g->dres again: the residual path carries it through), adding the
  * layer's parameter gradients into tg. */
-static void layer_backward(gpt *g, int l, const range_acts *r, float *tg)
+static void layer_backward(gpt *g, int l, const sample_range *r, float *tg)
 {
     const size_t *o = g->lay[l];
     const float *P = g->params;
@@ -680,7 +730,7 @@ static void layer_backward(gpt *g, int l, const range_acts *r, float *tg)
 }
 
 /* Scatters the gradient at the embeddings' sum into wte and wpe. */
-static void embed_backward(gpt *g, const range_acts *r, float *tg)
+static void embed_backward(gpt *g, const sample_range *r, float *tg)
 {
     int T = g->ctx, d = g->d;
     for (size_t i = 0; i < (size_t)r->rows; i++) {
@@ -700,7 +750,7 @@ static void embed_backward(gpt *g, const range_acts *r, float *tg)
 static void backward_range(gpt *g, const float *dlogits, float *tg, int s0, int s1)
 {
     int T = g->ctx, d = g->d;
-    range_acts r = {s0, s1 - s0, (s1 - s0) * T, (size_t)s0 * T};
+    sample_range r = {s0, s1 - s0, (s1 - s0) * T, (size_t)s0 * T};
     const float *dz = rows_of(dlogits, &r, GPT_VOCAB); /* (rows, 256) */
     const float *P = g->params;
 
@@ -723,10 +773,10 @@ CL_HOT static void add_squares(float *restrict t, const float *restrict s, size_
     for (size_t i = 0; i < n; i++) t[i] += s[i] * s[i];
 }
 
-/* Samples share no parameters' paths through attention (each attends only
- * to itself), so one sample's gradient is the backward of its rows alone:
- * the squared path runs the backward per sample into the scratch block,
- * the same sgemm work as one batched backward in smaller pieces. */
+/* Samples do not interact (attention stays within a window), so one
+ * sample's gradient is exactly the backward of its own rows: the squared
+ * path runs the backward sample by sample into the scratch block, the
+ * same sgemm work as one batched backward in smaller pieces. */
 static int backward_squared(gpt *g, const float *dlogits, float *target)
 {
     if (!g->scratch && !(g->scratch = cl_floats_new(g->n_params)))
