@@ -284,29 +284,45 @@ static size_t forward_layout(gpt *g, float *base, int n)
     return at;
 }
 
-/* Grows the forward arena to n samples (doubling), dropping its contents. */
+/* Grows *arena, laid out by `layout` for *cap units, to hold `want` units
+ * (doubling from `first`), dropping its contents; on failure the views are
+ * laid out for 0 units and *cap is 0. */
+static int grow_arena(gpt *g, float **arena, int *cap, int want, int first,
+                      size_t (*layout)(gpt *g, float *base, int units))
+{
+    if (want <= *cap) return 0;
+    int c = *cap ? *cap : first;
+    while (c < want) c = c > INT_MAX / 2 ? want : 2 * c;
+    free(*arena);
+    *arena = cl_floats_new(layout(g, NULL, c));
+    if (!*arena) {
+        *cap = 0;
+        layout(g, NULL, 0);
+        return CL_ENOMEM;
+    }
+    layout(g, *arena, c);
+    *cap = c;
+    return 0;
+}
+
+/* Grows the forward arena and the token ids to n samples, dropping their
+ * contents. */
 static int reserve_forward(gpt *g, int n)
 {
     if (n <= g->cap) return 0;
-    int c = g->cap ? g->cap : 1;
-    while (c < n) c = c > INT_MAX / 2 ? n : 2 * c;
-    free(g->fwd);
-    free(g->tok);
     g->n = 0;
-    g->fwd = cl_floats_new(forward_layout(g, NULL, c));
-    g->tok = malloc((size_t)c * g->ctx * sizeof *g->tok);
-    if (!g->fwd || !g->tok) {
+    int rc = grow_arena(g, &g->fwd, &g->cap, n, 1, forward_layout);
+    free(g->tok);
+    g->tok = rc ? NULL : malloc((size_t)g->cap * g->ctx * sizeof *g->tok);
+    if (!rc && !g->tok) {
         free(g->fwd);
-        free(g->tok);
         g->fwd = NULL;
-        g->tok = NULL;
         g->cap = 0;
         forward_layout(g, NULL, 0);
-        return cl_error_set(CL_ENOMEM, "out of memory for the gpt's activations of %d samples", n);
+        rc = CL_ENOMEM;
     }
-    forward_layout(g, g->fwd, c);
-    g->cap = c;
-    return 0;
+    return rc ? cl_error_set(CL_ENOMEM, "out of memory for the gpt's activations of %d samples", n)
+              : 0;
 }
 
 static size_t backward_layout(gpt *g, float *base, int rows)
@@ -323,18 +339,8 @@ static size_t backward_layout(gpt *g, float *base, int rows)
 
 static int reserve_backward(gpt *g, int rows)
 {
-    if (rows <= g->bcap) return 0;
-    int c = g->bcap ? g->bcap : g->ctx;
-    while (c < rows) c = c > INT_MAX / 2 ? rows : 2 * c;
-    free(g->bwd);
-    g->bwd = cl_floats_new(backward_layout(g, NULL, c));
-    if (!g->bwd) {
-        g->bcap = 0;
-        backward_layout(g, NULL, 0);
+    if (grow_arena(g, &g->bwd, &g->bcap, rows, g->ctx, backward_layout))
         return cl_error_set(CL_ENOMEM, "out of memory for the gpt's gradients of %d rows", rows);
-    }
-    backward_layout(g, g->bwd, c);
-    g->bcap = c;
     return 0;
 }
 
