@@ -23,7 +23,14 @@
  *
  * Scenarios. In the task scenario only memory items of the query's classes
  * are retrieved (b->mask), and the adaptation loss and prediction use that
- * mask. In class and domain, neighbours come from every task. */
+ * mask. In class and domain, neighbours come from every task.
+ *
+ * On a token network (a language model reading text) the episodic store is
+ * kNN-LM instead (strategies/knnlm.c, Khandelwal et al. 2020): a datastore
+ * of (features, next byte) of every position read, interpolated with the
+ * network's prediction; memory_size, k, lambda and knn_temperature apply,
+ * the MbPA++ parameters do not. */
+#include "clbench/strategies/knnlm.h"
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -71,6 +78,10 @@ static const cl_param_spec episodic_params[] = {
     {"adapt_anytime", CL_PARAM_BOOL, "false", 0, 0, NULL,
      "adapt during anytime-curve evaluations too; false: the curve uses the base network "
      "(+ knn_mix), R always adapts"},
+    {"lambda", CL_PARAM_FLOAT, "0.25", 0, 1, NULL,
+     "token networks (kNN-LM): p = lambda p_kNN + (1-lambda) p_LM (Khandelwal et al. 2020: 0.25)"},
+    {"knn_temperature", CL_PARAM_FLOAT, "1", 1e-6, 1e6, NULL,
+     "token networks (kNN-LM): neighbour weight exp(-d / temperature), d squared L2"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -115,6 +126,8 @@ typedef struct episodic {
     float *pknn;           /* (C) neighbour label weights, kNN mixing */
 
     double replay_flops, adapt_flops, retrieval_flops;
+
+    cl_knnlm *lm;          /* a token network's kNN-LM; the rest is then unused */
 } episodic;
 
 static void episodic_destroy(void *ctx)
@@ -127,6 +140,7 @@ static void episodic_destroy(void *ctx)
                     e->chunk};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     cl_adapt_free(e->adapt);
+    cl_knnlm_free(e->lm);
     free(e);
 }
 
@@ -144,6 +158,15 @@ static int episodic_create(void **out, const cl_params *p, const cl_strategy_env
     e->L = (int)cl_params_int(p, "adapt_steps");
     e->knn_mix = (float)cl_params_float(p, "knn_mix");
     e->adapt_anytime = cl_params_bool(p, "adapt_anytime");
+    if (net->ops->input == CL_NET_TOKENS) {
+        int rc = cl_knnlm_new(&e->lm, p, net, rng);
+        if (rc) {
+            episodic_destroy(e);
+            return rc;
+        }
+        *out = e;
+        return 0;
+    }
     int adapt_layers = (int)cl_params_int(p, "adapt_layers");
     cl_net_dense top[CL_NET_MAX_TOP];
     int n_top = cl_net_top(net, top, CL_NET_MAX_TOP);
@@ -191,6 +214,7 @@ static int episodic_task_begin(void *ctx, cl_net *net, const cl_task *t)
 {
     (void)net;
     episodic *e = ctx;
+    if (e->lm) return 0;
     CL_ASSERT(t->id >= 0 && t->id < e->env.n_tasks);
     e->cache_valid = 0;
     if (!e->task_seen[t->id]) {
@@ -245,6 +269,7 @@ static int replay_step(episodic *e, cl_net *net, int want)
 static int episodic_observe(void *ctx, cl_net *net, const cl_batch *b)
 {
     episodic *e = ctx;
+    if (e->lm) return cl_knnlm_observe(e->lm, net, b);
     e->cache_valid = 0;
     int rc = cl_strategy_sgd_step(net, b);
     if (rc) return rc;
@@ -257,6 +282,14 @@ static int episodic_observe(void *ctx, cl_net *net, const cl_batch *b)
         rc = cl_kvmem_write(&e->mem, b->x + (size_t)i * b->d, b->y[i], b->task, e->rng,
                             &e->retrieval_flops);
     return rc;
+}
+
+/* Pretraining windows go into the kNN-LM datastore; MbPA++ keeps only the
+ * stream it trains on. */
+static int episodic_absorb(void *ctx, cl_net *net, const cl_batch *b)
+{
+    episodic *e = ctx;
+    return e->lm ? cl_knnlm_absorb(e->lm, net, b) : 0;
 }
 
 static int episodic_task_end(void *ctx, cl_net *net, const cl_task *t)
@@ -349,6 +382,7 @@ static int retrieve(episodic *e, const cl_batch *b)
 static int episodic_predict(void *ctx, cl_net *net, const cl_batch *b, float *logits_out)
 {
     episodic *e = ctx;
+    if (e->lm) return cl_knnlm_predict(e->lm, net, b, logits_out);
     int C = e->env.n_classes, rc;
     int adapt = e->L > 0 && (!b->anytime || e->adapt_anytime) && e->mem.n > 0;
     int mix = e->knn_mix > 0.0f && e->mem.n > 0;
@@ -380,6 +414,10 @@ static int episodic_predict(void *ctx, cl_net *net, const cl_batch *b, float *lo
 static void episodic_ledger(const void *ctx, cl_ledger *out)
 {
     const episodic *e = ctx;
+    if (e->lm) {
+        cl_knnlm_ledger(e->lm, out);
+        return;
+    }
     size_t bytes = cl_kvmem_bytes(&e->mem) +
                    (size_t)e->cache_rows * ((size_t)e->h + e->env.n_classes) * sizeof(float) +
                    cl_adapt_bytes(e->adapt);
@@ -399,6 +437,10 @@ static void episodic_ledger(const void *ctx, cl_ledger *out)
 static int episodic_save(const void *ctx, cl_ckpt_writer *w)
 {
     const episodic *e = ctx;
+    if (e->lm) {
+        cl_knnlm_save(e->lm, w);
+        return 0;
+    }
     cl_kvmem_save(&e->mem, w);
     cl_ckpt_put_i64(w, e->steps);
     cl_ckpt_put_bytes(w, e->task_seen, (size_t)e->env.n_tasks);
@@ -427,6 +469,7 @@ static int episodic_load(void *ctx, cl_ckpt_reader *r, const cl_task *tasks)
 {
     (void)tasks;
     episodic *e = ctx;
+    if (e->lm) return cl_knnlm_load(e->lm, r);
     int cache_rows, rc;
     if ((rc = cl_kvmem_load(&e->mem, r)) ||
         (rc = cl_ckpt_get_long(r, "steps", &e->steps, 0, LONG_MAX)) ||
@@ -464,6 +507,7 @@ const cl_strategy_ops cl_strategy_episodic = {
     .task_begin = episodic_task_begin,
     .observe = episodic_observe,
     .task_end = episodic_task_end,
+    .absorb = episodic_absorb,
     .predict = episodic_predict,
     .ledger = episodic_ledger,
     .save = episodic_save,

@@ -83,15 +83,12 @@ static int joint_observe(void *ctx, cl_net *net, const cl_batch *b)
         int t = 0;
         while (s >= j->seen[t]->n_train) s -= j->seen[t++]->n_train;
         cl_task_rows(j->seen[t], 0, (int)s, 1, j->x + (size_t)i * d);
-        j->y[i] = j->seen[t]->train_y[s];
+        j->y[i] = j->seen[t]->train_y ? j->seen[t]->train_y[s] : 0; /* windows: no labels */
         memcpy(j->masks + (size_t)i * C, j->seen[t]->classes, (size_t)C);
     }
     const unsigned char *masks = j->env.scenario == CL_SCENARIO_TASK ? j->masks : NULL;
-    const float *logits;
     cl_net_zero_grad(net);
-    if ((rc = cl_net_forward(net, j->x, b->n, &logits))) return rc;
-    if ((rc = cl_loss_ce_rows(logits, j->y, b->n, C, masks, 1.0f, net->dlogits, NULL))) return rc;
-    if ((rc = cl_net_backward(net, net->dlogits))) return rc;
+    if ((rc = cl_strategy_ce_rows(net, j->x, j->y, b->n, masks, 1.0f, NULL))) return rc;
     cl_net_step(net);
     return 0;
 }

@@ -25,6 +25,8 @@ static const cl_param_spec replay_params[] = {
      "samples the buffer holds (500: Buzzega et al. 2020's middle budget)"},
     {"replay_batch", CL_PARAM_INT, "0", 0, 65536, NULL,
      "replayed samples per step; 0 = as many as the stream batch (Chaudhry et al. 2019)"},
+    {"ratio", CL_PARAM_FLOAT, "0", 0, 0.95, NULL,
+     "replayed share of each step's samples (Ibrahim et al. 2024 use 0.01-0.5); 0 = use replay_batch"},
     {"selection", CL_PARAM_CHOICE, "reservoir", 0, 0, "reservoir|balanced",
      "which samples stay: reservoir (uniform over the stream) or class-balanced (CBRS)"},
     {"mix", CL_PARAM_CHOICE, "concat", 0, 0, "concat|weighted",
@@ -40,6 +42,7 @@ typedef struct replay {
     gsl_rng *rng;               /* not owned */
     cl_strategy_env env;
     int replay_batch;           /* 0 = match the stream batch */
+    double ratio;               /* > 0: replayed share of a step's rows */
     int weighted;               /* mix=weighted */
     unsigned char *task_masks;  /* (n_tasks, n_classes) classes of each task seen */
     unsigned char *task_seen;   /* (n_tasks) 1 once task_begin saw it */
@@ -69,7 +72,6 @@ static void replay_destroy(void *ctx)
 static int replay_create(void **out, const cl_params *p, const cl_strategy_env *env,
                          const cl_net *net, gsl_rng *rng)
 {
-    (void)net;
     *out = NULL;
     cl_buffer_policy policy;
     int rc = cl_buffer_policy_parse(&policy, cl_params_choice(p, "selection"));
@@ -79,6 +81,12 @@ static int replay_create(void **out, const cl_params *p, const cl_strategy_env *
     r->rng = rng;
     r->env = *env;
     r->replay_batch = (int)cl_params_int(p, "replay_batch");
+    r->ratio = cl_params_float(p, "ratio");
+    if (policy == CL_BUFFER_BALANCED && net->ops->input == CL_NET_TOKENS) {
+        free(r);
+        return cl_error_set(CL_EINVAL, "strategy replay: selection=balanced needs class labels; "
+                                       "a token network's windows have none (use reservoir)");
+    }
     r->weighted = strcmp(cl_params_choice(p, "mix"), "weighted") == 0;
     rc = cl_buffer_new(&r->buf, (int)cl_params_int(p, "buffer_size"), env->d,
                        env->n_classes, policy);
@@ -146,14 +154,8 @@ static const unsigned char *row_masks(replay *r, int from, int to)
  * scale * gradient into net->grads. */
 static int ce_rows(replay *r, cl_net *net, int from, int to, float scale)
 {
-    const float *logits;
-    int n = to - from, C = r->env.n_classes;
-    int rc = cl_net_forward(net, r->x + (size_t)from * r->env.d, n, &logits);
-    if (rc) return rc;
-    rc = cl_loss_ce_rows(logits, r->y + from, n, C, row_masks(r, from, to), scale,
-                         net->dlogits, NULL);
-    if (rc) return rc;
-    return cl_net_backward(net, net->dlogits);
+    return cl_strategy_ce_rows(net, r->x + (size_t)from * r->env.d, r->y + from, to - from,
+                               row_masks(r, from, to), scale, NULL);
 }
 
 /* concat: one pass over B stream rows and m replay rows (rows [0, B+m)).
@@ -190,6 +192,8 @@ static int replay_observe(void *ctx, cl_net *net, const cl_batch *b)
     replay *r = ctx;
     int B = b->n, d = r->env.d;
     int want = r->replay_batch > 0 ? r->replay_batch : B;
+    /* ratio = m / (B + m), rounded, at least one row. */
+    if (r->ratio > 0) want = (int)(r->ratio / (1 - r->ratio) * B + 0.5) > 0 ? (int)(r->ratio / (1 - r->ratio) * B + 0.5) : 1;
     int rc = reserve(r, B + want);
     if (rc) return rc;
     /* Rows [0, B) hold the stream batch for concat; replay rows follow. */
@@ -201,11 +205,19 @@ static int replay_observe(void *ctx, cl_net *net, const cl_batch *b)
         rc = step_weighted(r, net, b, m);
     } else {
         memcpy(r->x, b->x, (size_t)B * d * sizeof *r->x);
-        memcpy(r->y, b->y, (size_t)B * sizeof *r->y);
+        if (b->y) memcpy(r->y, b->y, (size_t)B * sizeof *r->y);
         rc = step_concat(r, net, b, m);
     }
     if (rc) return rc;
     cl_net_step(net);
+    cl_buffer_offer_batch(r->buf, b, r->rng);
+    return 0;
+}
+
+static int replay_absorb(void *ctx, cl_net *net, const cl_batch *b)
+{
+    (void)net;
+    replay *r = ctx;
     cl_buffer_offer_batch(r->buf, b, r->rng);
     return 0;
 }
@@ -261,6 +273,7 @@ const cl_strategy_ops cl_strategy_replay = {
     .create = replay_create,
     .task_begin = replay_task_begin,
     .observe = replay_observe,
+    .absorb = replay_absorb,
     .ledger = replay_ledger,
     .save = replay_save,
     .load = replay_load,

@@ -101,11 +101,13 @@ typedef struct sleeper {
     long every;
     int sleep_steps, sleep_batch;
     size_t teacher_bytes;      /* one parameter block */
+    int rps;                   /* rows (predictions) per sample: 1, or a token
+                                  network's window positions */
 
     cl_net *teacher;         /* frozen snapshot of net at task_begin */
     int has_teacher;           /* the snapshot learned at least one task */
     cl_buffer *buf;            /* source=buffer only */
-    float *slot_probs;         /* (buffer cap, C) teacher's probabilities per slot */
+    float *slot_probs;         /* (buffer cap, rps, C) teacher's probabilities per slot */
     int *old_slots;            /* (buffer cap) slots holding rows the teacher knows */
 
     unsigned char *task_masks; /* (n_tasks, C) classes of each task seen */
@@ -124,9 +126,10 @@ typedef struct sleeper {
     int cap;                   /* rows of the batch buffers below */
     float *x;                  /* (cap, d) current rows, then distilled rows */
     int *y;                    /* (cap) labels of the current rows */
-    unsigned char *masks;      /* (cap, C) student's distillation mask per distilled row */
-    float *probs;              /* (cap, C) teacher's probabilities per distilled row */
-    float *dkd;                /* (cap, C) distillation gradient when rows are shared */
+    unsigned char *masks;      /* (cap, C) student's distillation mask per distilled
+                                  sample; unused by a token network (all units) */
+    float *probs;              /* (cap, rps, C) teacher's probabilities per distilled row */
+    float *dkd;                /* (cap, rps, C) distillation gradient when rows are shared */
 
     double distill_flops;      /* model FLOPs of sleep updates, teacher included */
 } sleeper;
@@ -168,7 +171,7 @@ static int alloc_state(sleeper *s, const cl_net *net, int buffer_size)
     if (rc) return rc;
     if (s->source == SRC_BUFFER) {
         if ((rc = cl_buffer_new(&s->buf, buffer_size, d, C, CL_BUFFER_RESERVOIR))) return rc;
-        s->slot_probs = malloc((size_t)buffer_size * C * sizeof *s->slot_probs);
+        s->slot_probs = malloc((size_t)buffer_size * s->rps * C * sizeof *s->slot_probs);
         s->old_slots = malloc((size_t)buffer_size * sizeof *s->old_slots);
         if (!s->slot_probs || !s->old_slots) return cl_error_set(CL_ENOMEM, "out of memory");
     }
@@ -197,6 +200,12 @@ static int sleep_create(void **out, const cl_params *p, const cl_strategy_env *e
     s->rng = rng;
     s->env = *env;
     s->source = parse_source(cl_params_choice(p, "source"));
+    s->rps = net->rows_per_sample;
+    if (s->source == SRC_NOISE && net->ops->input == CL_NET_TOKENS) {
+        free(s);
+        return cl_error_set(CL_EINVAL, "strategy sleep: source=noise draws real-valued inputs; a "
+                                       "%s network reads bytes (use buffer or current)", net->ops->name);
+    }
     const char *units = cl_params_choice(p, "units");
     s->pad = !strcmp(units, "auto") ? s->source == SRC_BUFFER : !strcmp(units, "padded");
     s->by_tasks = !strcmp(cl_params_choice(p, "weighting"), "tasks");
@@ -231,7 +240,7 @@ static const unsigned char *teacher_mask(const sleeper *s, int task)
     return s->env.scenario == CL_SCENARIO_TASK ? student_mask(s, task) : s->seen_mask;
 }
 
-/* Teacher's softened probabilities of n rows x (n, d) into probs (n, C),
+/* Teacher's softened probabilities of n samples x (n, d) into probs (n, rps, C),
  * zero outside each row's teacher mask; tasks (n) or NULL (all rows -1).
  * The teacher's FLOPs are model FLOPs spent training, so they are added to
  * the student's counter (train_flops) as well as to distill_flops. */
@@ -245,9 +254,10 @@ static int teacher_probs(sleeper *s, cl_net *net, const float *x, int n, const i
         const float *logits;
         int rc = cl_net_forward(s->teacher, x + (size_t)i0 * s->env.d, m, &logits);
         if (rc) return rc;
-        for (int i = 0; i < m; i++)
-            cl_softmax(logits + (size_t)i * C, 1, C, teacher_mask(s, tasks ? tasks[i0 + i] : -1),
-                       s->T, probs + (size_t)(i0 + i) * C);
+        for (int i = 0; i < m * s->rps; i++)
+            cl_softmax(logits + (size_t)i * C, 1, C,
+                       teacher_mask(s, tasks ? tasks[i0 + i / s->rps] : -1), s->T,
+                       probs + ((size_t)i0 * s->rps + i) * C);
     }
     double spent = s->teacher->flops - f0;
     s->distill_flops += spent;
@@ -294,8 +304,8 @@ static int reserve(sleeper *s, int rows)
     s->x = malloc((size_t)rows * s->env.d * sizeof *s->x);
     s->y = malloc((size_t)rows * sizeof *s->y);
     s->masks = malloc((size_t)rows * C);
-    s->probs = malloc((size_t)rows * C * sizeof *s->probs);
-    s->dkd = malloc((size_t)rows * C * sizeof *s->dkd);
+    s->probs = malloc((size_t)rows * s->rps * C * sizeof *s->probs);
+    s->dkd = malloc((size_t)rows * s->rps * C * sizeof *s->dkd);
     if (!s->x || !s->y || !s->masks || !s->probs || !s->dkd) {
         s->cap = 0;
         return cl_error_set(CL_ENOMEM, "out of memory for a sleep batch of %d", rows);
@@ -334,7 +344,8 @@ static int draw_buffer(sleeper *s, int n, float *x)
         s->old_slots[j] = s->old_slots[i];
         s->old_slots[i] = slot;
         memcpy(x + (size_t)i * b->d, b->x + (size_t)slot * b->d, (size_t)b->d * sizeof *x);
-        memcpy(s->probs + (size_t)i * C, s->slot_probs + (size_t)slot * C, (size_t)C * sizeof *s->probs);
+        size_t per = (size_t)s->rps * C;
+        memcpy(s->probs + i * per, s->slot_probs + (size_t)slot * per, per * sizeof *s->probs);
         memcpy(s->masks + (size_t)i * C, student_mask(s, b->task[slot]), (size_t)C);
     }
     return n;
@@ -379,23 +390,27 @@ static int sleep_update(sleeper *s, cl_net *net, int n_cur, int n_old)
     }
     if (rc) return rc;
     float a = n_old > 0 ? distill_weight(s) : 0.0f;
-    int rows = s->source == SRC_CURRENT ? n_cur : n_cur + n_old;
+    int rows = s->source == SRC_CURRENT ? n_cur : n_cur + n_old, R = s->rps;
     const float *logits;
+    const int *labels;
     double f0 = net->flops; /* after the teacher, which teacher_probs counted */
     cl_net_zero_grad(net);
     if ((rc = cl_net_forward(net, s->x, rows, &logits))) return rc;
-    if ((rc = cl_loss_ce(logits, s->y, n_cur, C, ce_mask, 1.0f - a, net->dlogits, NULL))) return rc;
+    if ((rc = cl_net_labels(net, s->x, s->y, n_cur, &labels))) return rc;
+    if ((rc = cl_loss_ce(logits, labels, n_cur * R, C, ce_mask, 1.0f - a, net->dlogits, NULL)))
+        return rc;
     if (n_old > 0) {
         /* Shared rows need the two gradients summed; disjoint rows write
-         * their own slice of dlogits. */
+         * their own slice of dlogits. A token network's rows distil over
+         * every unit (its suites are domain-scenario byte streams). */
         int shared = s->source == SRC_CURRENT;
-        size_t off = shared ? 0 : (size_t)n_cur * C;
+        size_t off = shared ? 0 : (size_t)n_cur * R * C;
         float *dst = shared ? s->dkd : net->dlogits + off;
-        if ((rc = cl_loss_distill_rows(logits + off, s->probs, n_old, C, s->masks, s->T, a, dst,
-                                       NULL)))
+        if ((rc = cl_loss_distill_rows(logits + off, s->probs, n_old * R, C,
+                                       R > 1 ? NULL : s->masks, s->T, a, dst, NULL)))
             return rc;
         if (shared)
-            for (size_t k = 0; k < (size_t)n_cur * C; k++) net->dlogits[k] += s->dkd[k];
+            for (size_t k = 0; k < (size_t)n_cur * R * C; k++) net->dlogits[k] += s->dkd[k];
     }
     if ((rc = cl_net_backward(net, net->dlogits))) return rc;
     float lr = net->lr;
@@ -420,7 +435,7 @@ static int sleep_on_batch(sleeper *s, cl_net *net, const cl_batch *b)
     if (rc) return rc;
     for (int k = 0; rc == 0 && k < s->sleep_steps; k++) {
         memcpy(s->x, b->x, (size_t)b->n * b->d * sizeof *s->x);
-        memcpy(s->y, b->y, (size_t)b->n * sizeof *s->y);
+        if (b->y) memcpy(s->y, b->y, (size_t)b->n * sizeof *s->y);
         rc = sleep_update(s, net, b->n, n_old);
     }
     return rc;
@@ -444,6 +459,14 @@ static int sleep_observe(void *ctx, cl_net *net, const cl_batch *b)
     return 0;
 }
 
+static int sleep_absorb(void *ctx, cl_net *net, const cl_batch *b)
+{
+    (void)net;
+    sleeper *s = ctx;
+    if (s->buf) cl_buffer_offer_batch(s->buf, b, s->rng);
+    return 0;
+}
+
 /* The sleep at a task's end: current rows drawn uniformly, with
  * replacement, from the task that just ended. */
 static int sleep_task_end(void *ctx, cl_net *net, const cl_task *t)
@@ -458,7 +481,7 @@ static int sleep_task_end(void *ctx, cl_net *net, const cl_task *t)
         for (int i = 0; i < n; i++) {
             long j = (long)cl_rng_below(s->rng, (unsigned long)t->n_train);
             cl_task_rows(t, 0, (int)j, 1, s->x + (size_t)i * d);
-            s->y[i] = t->train_y[j];
+            s->y[i] = t->train_y ? t->train_y[j] : 0; /* windows carry their labels */
         }
         rc = sleep_update(s, net, n, n);
     }
@@ -475,7 +498,7 @@ static void sleep_ledger(const void *ctx, cl_ledger *out)
     out->extra_bytes = s->teacher_bytes;
     if (s->buf)
         out->extra_bytes += cl_buffer_bytes(s->buf) +
-                            (size_t)s->buf->cap * s->env.n_classes * sizeof *s->slot_probs;
+                            (size_t)s->buf->cap * s->rps * s->env.n_classes * sizeof *s->slot_probs;
     if (s->in_mean) out->extra_bytes += 2 * (size_t)s->env.d * sizeof *s->in_mean;
     out->distill_flops = s->distill_flops;
 }
@@ -554,6 +577,7 @@ const cl_strategy_ops cl_strategy_sleep = {
     .task_begin = sleep_task_begin,
     .observe = sleep_observe,
     .task_end = sleep_task_end,
+    .absorb = sleep_absorb,
     .ledger = sleep_ledger,
     .save = sleep_save,
     .load = sleep_load,

@@ -28,10 +28,15 @@ static void show_progress(void *user, const cl_progress *p)
 {
     const progress_ctx *pc = user;
     double frac = (p->task + (double)p->step / p->steps_per_task) / p->n_tasks;
+    if (p->bytes_total > 0) frac = (double)p->bytes / (double)p->bytes_total;
     double eta = frac > 0.01 ? p->elapsed_s * (1 - frac) / frac : 0;
-    fprintf(stderr, "\r\033[K[%d/%d] %s %s s%lu: task %d/%d step %ld/%ld  %.1fs, eta %.0fs",
-            pc->cell + 1, pc->cells, pc->cfg->strategy, pc->cfg->suite, pc->cfg->seed,
-            p->task + 1, p->n_tasks, p->step, p->steps_per_task, p->elapsed_s, eta);
+    fprintf(stderr, "\r\033[K[%d/%d] %s %s s%lu: task %d/%d step %ld/%ld", pc->cell + 1, pc->cells,
+            pc->cfg->strategy, pc->cfg->suite, pc->cfg->seed, p->task + 1, p->n_tasks, p->step,
+            p->steps_per_task);
+    if (p->bytes_total > 0)
+        fprintf(stderr, "  %ld/%ld kB read, %.3f bpb, %.0f B/s", p->bytes / 1000,
+                p->bytes_total / 1000, p->bpb, p->tokens_per_s);
+    fprintf(stderr, "  %.1fs, eta %.0fs", p->elapsed_s, eta);
 }
 
 typedef struct ckpt_out {
@@ -109,7 +114,7 @@ static int read_checkpoint(const cl_exec_opts *o, const progress_ctx *pc, char *
  * from its checkpoint; writes its folder. Returns an exit code. */
 static int execute_cell(const cl_exec_opts *o, const cl_config *c, int idx, int n)
 {
-    char id[256], dir[4096], ckpt[4096], out_dir[4096];
+    char id[256], dir[4096], ckpt[4096], out_dir[4096], cache[4096];
     cl_config_run_id(c, id, sizeof id);
     if (snprintf(dir, sizeof dir, "%s/%s", o->out, id) >= (int)sizeof dir ||
         snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", dir) >= (int)sizeof ckpt) {
@@ -117,7 +122,10 @@ static int execute_cell(const cl_exec_opts *o, const cl_config *c, int idx, int 
         return 2;
     }
     progress_ctx pc = {c, idx, n, dir, ckpt, NULL};
-    cl_run_opts ro = {.user = &pc, .checkpoint = save_checkpoint, .resume_done = free_resume};
+    /* Pretrained networks are shared by every run under o->out. */
+    snprintf(cache, sizeof cache, "%s/pretrain", o->out);
+    cl_run_opts ro = {.user = &pc, .checkpoint = save_checkpoint, .resume_done = free_resume,
+                      .cache_dir = cache};
     int code = read_checkpoint(o, &pc, &pc.blob, &ro.resume_len);
     if (code) return code;
     int resuming = pc.blob != NULL;

@@ -110,7 +110,9 @@ void cl_buffer_offer(cl_buffer *b, const float *x, int y, int task, gsl_rng *rng
 void cl_buffer_offer_batch(cl_buffer *b, const cl_batch *batch, gsl_rng *rng)
 {
     for (int i = 0; i < batch->n; i++)
-        cl_buffer_offer(b, batch->x + (size_t)i * batch->d, batch->y[i], batch->task, rng);
+        /* A window of a token network carries its labels: y is 0. */
+        cl_buffer_offer(b, batch->x + (size_t)i * batch->d, batch->y ? batch->y[i] : 0,
+                        batch->task, rng);
 }
 
 int cl_buffer_sample(cl_buffer *b, int n, gsl_rng *rng, float *x, int *y, int *task)

@@ -182,7 +182,7 @@ static int estimate_subset(cl_net *m, const cl_task *t, int d, const unsigned ch
         if (rng && (int)cl_rng_below(rng, (unsigned long)(t->n_train - i)) >= need) continue;
         need--;
         cl_task_rows(t, 0, i, 1, w.x + (size_t)B * d);
-        w.y[B++] = t->train_y[i];
+        w.y[B++] = t->train_y ? t->train_y[i] : 0; /* windows carry their labels */
         if (B == CL_FISHER_CHUNK || need == 0) {
             rc = add_chunk(m, w.x, w.y, B, mask, kind, &w, out);
             B = 0;
@@ -199,7 +199,9 @@ int cl_fisher_task(cl_net *m, const cl_task *t, int d, const unsigned char *mask
                    double *flops_out)
 {
     int k = n_samples > 0 && n_samples < t->n_train ? n_samples : t->n_train;
-    int rc = check_args(k, kind, t->train_y);
+    /* A token network's labels are in its windows. */
+    static const int in_windows = 0;
+    int rc = check_args(k, kind, t->train_y ? t->train_y : m->ops->input == CL_NET_TOKENS ? &in_windows : NULL);
     if (rc) return rc;
     CL_ASSERT(d == m->d_in && d == t->d);
     double f0 = m->flops;

@@ -4,6 +4,7 @@
 #include "clbench/nn/loss.h"
 
 #define ON(mask, j) (!(mask) || (mask)[j])
+#define LN2 0.69314718055994530942
 
 int cl_argmax(const float *row, int C, const unsigned char *mask)
 {
@@ -114,4 +115,25 @@ int cl_loss_distill_rows(const float *student_logits, const float *teacher_probs
 {
     return distill(student_logits, teacher_probs, B, C, masks, (size_t)C, T, scale,
                    dlogits, loss_out);
+}
+
+double cl_loss_bits(const float *logits, const int *y, int rows, int C, double *row_bits,
+                    unsigned char *row_hit)
+{
+    double total = 0;
+    for (int i = 0; i < rows; i++) {
+        const float *z = logits + (size_t)i * C;
+        float mx = z[0];
+        int best = 0;
+        for (int j = 1; j < C; j++)
+            if (z[j] > mx) mx = z[j], best = j;
+        double sum = 0;
+        for (int j = 0; j < C; j++) sum += exp((double)z[j] - mx);
+        /* -log2 softmax(z)[y] = (log sum exp(z - max) - (z_y - max)) / ln 2 */
+        double b = (log(sum) - ((double)z[y[i]] - mx)) / LN2;
+        total += b;
+        if (row_bits) row_bits[i] = b;
+        if (row_hit) row_hit[i] = best == y[i];
+    }
+    return total;
 }

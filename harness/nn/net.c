@@ -206,12 +206,7 @@ int cl_net_save(const cl_net *n, const char *path)
         cl_ckpt_put_str(w, cl_params_text_at(n->p, i));
     }
     cl_ckpt_put_f32s(w, n->params, n->n_params);
-    const void *data;
-    size_t len;
-    rc = cl_ckpt_writer_finish(w, &data, &len);
-    if (rc == 0) rc = cl_fs_write_atomic(path, data, len);
-    cl_ckpt_writer_free(w);
-    return rc;
+    return cl_ckpt_writer_save(w, path);
 }
 
 /* The model table stored in a net file, validated against ops' specs. */

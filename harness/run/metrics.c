@@ -135,3 +135,34 @@ double cl_metrics_intransigence(const double *R /* (T+1, T) */,
         sum += R_joint[(size_t)(j + 1) * (size_t)T + (size_t)j] - R_(j + 1, j);
     return sum / T;
 }
+
+void cl_metrics_compute_bits(cl_metrics *out, const double *R /* (T+1, T) */, int T,
+                             const cl_curve *curve)
+{
+    size_t cells = (size_t)(T + 1) * (size_t)T;
+    double *neg = malloc(cells * sizeof *neg);                 /* (T+1, T) */
+    cl_curve c = curve ? *curve : (cl_curve){0};
+    double *acc = curve && curve->n ? malloc((size_t)curve->n * T * sizeof *acc) : NULL;
+    if (!neg || (curve && curve->n && !acc)) {
+        free(neg);
+        free(acc);
+        cl_metrics nan = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+        *out = nan;
+        return;
+    }
+    for (size_t i = 0; i < cells; i++) neg[i] = -R[i];
+    for (size_t i = 0; acc && i < (size_t)curve->n * T; i++) acc[i] = -curve->acc[i];
+    c.acc = acc;
+    cl_metrics_compute(out, neg, T, curve ? &c : NULL);
+    /* forgetting is max(-R) - (-R[T]) = R[T] - min R already; the rest flip. */
+    out->acc = -out->acc;
+    out->bwt = -out->bwt;
+    out->bwt_gemcode = -out->bwt_gemcode;
+    out->fwt = -out->fwt;
+    out->learning_accuracy = -out->learning_accuracy;
+    out->a_diaz = -out->a_diaz;
+    out->anytime_acc = -out->anytime_acc;
+    out->min_acc = -out->min_acc;
+    free(neg);
+    free(acc);
+}

@@ -10,9 +10,13 @@
 #include "clbench/base/error.h"
 #include "clbench/nn/loss.h"
 #include "clbench/base/rng.h"
+#include "clbench/run/pretrain.h"
 #include "clbench/run/runner.h"
 
 #define EVAL_CHUNK 256
+/* Windows per forward pass when a text run evaluates: a token network's
+ * rows are positions, EVAL_CHUNK windows would be 16k rows. */
+#define TEXT_CHUNK 32
 
 long cl_peak_rss_bytes(void)
 {
@@ -44,9 +48,22 @@ typedef struct run {
     int *order;     /* (max n_train) sample order of the current task */
     int order_pos;
     float *xe;      /* (EVAL_CHUNK, d) test inputs decoded from bytes */
-    float *logits;  /* (EVAL_CHUNK, n_classes) predict output */
+    float *logits;  /* (EVAL_CHUNK rows, n_classes) predict output */
     double *accs;   /* (T) one evaluation of every task */
     double t0;
+    int chunk;      /* samples per evaluation pass */
+    long *task_steps; /* (T) training steps of each task */
+    /* Text suites only. */
+    cl_net *frozen;    /* the network the stream starts from, never trained */
+    int *labels;       /* (chunk * ctx) next bytes of the windows scored */
+    double *row_bits;  /* (chunk * ctx) bits of each predicted byte */
+    unsigned char *row_hit; /* (chunk * ctx) argmax was the byte */
+    float *px;         /* (chunk, ctx + 1) probe windows */
+    long *task_byte0;  /* (T) stream bytes read when each task began */
+    unsigned char *probed; /* (n_facts, n_delays) probe taken */
+    gsl_rng *rng_pre;  /* pretraining's shuffles: its own stream, so a cached
+                          pretraining leaves every other draw as it was */
+    double train_t0;   /* when the current task's training began */
 } run;
 
 static const unsigned char *task_mask(const run *r, int t)
@@ -54,10 +71,59 @@ static const unsigned char *task_mask(const run *r, int t)
     return r->suite->scenario == CL_SCENARIO_TASK ? r->suite->tasks[t].classes : NULL;
 }
 
+/* Logits of batch b from the strategy's predictor, or the network's
+ * forward pass without a predict op. */
+static int predict(run *r, const cl_batch *b, const float **logits)
+{
+    if (!r->ops->predict) return cl_net_forward(r->net, b->x, b->n, logits);
+    *logits = r->logits;
+    return r->ops->predict(r->ctx, r->net, b, r->logits);
+}
+
+/* Bits of the ctx bytes each of the n windows x (n, ctx + 1) predicts,
+ * through the strategy's predictor, or through `net` alone when net is not
+ * NULL; per byte into r->row_bits and r->row_hit. */
+static int window_bits(run *r, cl_net *net, const float *x, int n, int task, int anytime,
+                       double *bits)
+{
+    int ctx = r->res->ctx, C = r->suite->n_classes;
+    for (int s = 0; s < n; s++)
+        for (int i = 0; i < ctx; i++)
+            r->labels[(size_t)s * ctx + i] = (int)x[(size_t)s * (ctx + 1) + i + 1];
+    cl_batch b = {x, NULL, n, ctx + 1, task, C, NULL, anytime};
+    const float *logits;
+    int rc = net ? cl_net_forward(net, x, n, &logits) : predict(r, &b, &logits);
+    if (rc) return rc;
+    *bits = cl_loss_bits(logits, r->labels, n * ctx, C, r->row_bits, r->row_hit);
+    return 0;
+}
+
+/* Bits per byte of the current predictor on the first `limit` test
+ * windows of text task t (0 = all). */
+static int eval_text(run *r, int t, int limit, int anytime, double *bpb)
+{
+    const cl_task *k = &r->suite->tasks[t];
+    int n = (limit > 0 && limit < k->n_test) ? limit : k->n_test;
+    double sum = 0;
+    for (int i0 = 0; i0 < n; i0 += r->chunk) {
+        int m = n - i0 < r->chunk ? n - i0 : r->chunk;
+        double bits;
+        int rc = window_bits(r, NULL, cl_task_view(k, 1, i0, m, r->xe), m, t, anytime, &bits);
+        if (rc) return rc;
+        sum += bits;
+    }
+    *bpb = sum / ((double)n * r->res->ctx);
+    return 0;
+}
+
 /* Accuracy (and stale-answer rate) of the current predictor on the first
- * `limit` test samples of task t (0 = all). */
+ * `limit` test samples of task t (0 = all); bits per byte for a text task. */
 static int eval_task(run *r, int t, int limit, int anytime, double *acc, double *stale)
 {
+    if (r->suite->text) {
+        if (stale) *stale = NAN;
+        return eval_text(r, t, limit, anytime, acc);
+    }
     const cl_task *k = &r->suite->tasks[t];
     int n = (limit > 0 && limit < k->n_test) ? limit : k->n_test;
     int C = r->suite->n_classes, d = r->suite->d;
@@ -67,13 +133,7 @@ static int eval_task(run *r, int t, int limit, int anytime, double *acc, double 
         cl_batch b = {cl_task_view(k, 1, i0, m, r->xe), k->test_y + i0, m, d, t, C,
                       task_mask(r, t), anytime};
         const float *logits;
-        int rc;
-        if (r->ops->predict) {
-            rc = r->ops->predict(r->ctx, r->net, &b, r->logits);
-            logits = r->logits;
-        } else {
-            rc = cl_net_forward(r->net, b.x, m, &logits);
-        }
+        int rc = predict(r, &b, &logits);
         if (rc) return rc;
         for (int i = 0; i < m; i++) {
             int pred = cl_argmax(logits + (size_t)i * C, C, b.mask);
@@ -134,8 +194,132 @@ static void next_batch(run *r, const cl_task *k, int B)
 static void report_progress(run *r, int t, long step, long steps)
 {
     if (!r->opts || !r->opts->progress) return;
-    cl_progress p = {t, r->suite->n_tasks, step, steps, now_s() - r->t0};
+    cl_progress p = {t, r->suite->n_tasks, step, steps, now_s() - r->t0, 0, 0, NAN, NAN};
+    const cl_text_result *x = r->res->text;
+    if (x) {
+        p.bytes = x->bytes_read;
+        for (int j = r->suite->pretrain; j < r->suite->n_tasks; j++)
+            p.bytes_total += r->task_steps[j] * r->res->batch_size * r->res->ctx;
+        double bits = 0;
+        long n = 0;
+        for (int j = 0; j < r->suite->n_tasks; j++) bits += x->preq_bits[j], n += x->preq_bytes[j];
+        p.bpb = n ? bits / (double)n : NAN;
+        double el = now_s() - r->train_t0;
+        p.tokens_per_s = el > 0 ? (double)(step * r->res->batch_size * r->res->ctx) / el : NAN;
+    }
     r->opts->progress(r->opts->user, &p);
+}
+
+/* ---- text streams ---------------------------------------------------------
+ * A probe window is "\n" + prompt + value, or "\n" + the fact's sentence +
+ * "\n" + prompt + value for the context-window reference, padded with
+ * newlines to ctx + 1 bytes; the bytes after the value are never scored
+ * (attention is causal). Returns the value's offset, -1 if it does not fit. */
+static int probe_window(float *w, int ctx, const cl_fact *f, int with_sentence)
+{
+    char buf[256];
+    int k = with_sentence ? snprintf(buf, sizeof buf, "\n%s%s.\n%s", f->prompt, f->value, f->prompt)
+                          : snprintf(buf, sizeof buf, "\n%s", f->prompt);
+    int len = (int)strlen(f->value);
+    if (k < 0 || k + len > ctx + 1 || k + len >= (int)sizeof buf) return -1;
+    memcpy(buf + k, f->value, (size_t)len);
+    for (int i = 0; i <= ctx; i++) w[i] = (float)(unsigned char)(i < k + len ? buf[i] : '\n');
+    return k;
+}
+
+/* Probes the n facts idx (n <= chunk) at delay index d with the current
+ * predictor: bits of the value's bytes after the prompt, and whether every
+ * one of them is the argmax (then greedy decoding from the prompt writes
+ * exactly the value). */
+static int probe_some(run *r, const int *idx, int n, int d, int task)
+{
+    int ctx = r->res->ctx, off[2][TEXT_CHUNK];
+    cl_probe p[TEXT_CHUNK];
+    for (int pass = 0; pass < 2; pass++) {
+        int fit = 0;
+        for (int i = 0; i < n; i++) {
+            off[pass][i] = probe_window(r->px + (size_t)i * (ctx + 1), ctx,
+                                        &r->suite->facts[idx[i]], pass);
+            fit |= off[pass][i] >= 0;
+            if (off[pass][i] < 0) probe_window(r->px + (size_t)i * (ctx + 1), ctx,
+                                               &r->suite->facts[idx[i]], 0);
+        }
+        double total;
+        int rc = fit ? window_bits(r, NULL, r->px, n, task, 0, &total) : 0;
+        if (rc) return rc;
+        for (int i = 0; i < n; i++) {
+            const cl_fact *f = &r->suite->facts[idx[i]];
+            double bits = 0;
+            int exact = 1, len = (int)strlen(f->value), o = off[pass][i];
+            /* Row o - 1 + j predicts value byte j (row q predicts byte q + 1). */
+            for (int j = 0; o >= 0 && j < len; j++) {
+                bits += r->row_bits[(size_t)i * ctx + o - 1 + j];
+                exact &= r->row_hit[(size_t)i * ctx + o - 1 + j];
+            }
+            if (pass == 0) {
+                long end = r->task_byte0[f->task] + (long)f->end;
+                p[i] = (cl_probe){idx[i], d, d < 0 ? 0 : r->res->text->bytes_read - end, bits, exact,
+                                  NAN, 0};
+            } else if (o >= 0) {
+                p[i].ctx_bits = bits;
+                p[i].ctx_exact = exact;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        int rc = cl_text_add_probe(r->res->text, &p[i]);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* Probes every fact that is due: at d = -1 the facts of task t as it
+ * begins (before = 1), else each fact the first time the bytes read since
+ * its last copy reach a delay. */
+static int probe_due(run *r, int t, int before)
+{
+    cl_text_result *x = r->res->text;
+    int idx[TEXT_CHUNK], n = 0, nd = x->n_delays;
+    for (int d = before ? -1 : 0; d < (before ? 0 : nd); d++) {
+        for (int f = 0; f < r->suite->n_facts; f++) {
+            const cl_fact *k = &r->suite->facts[f];
+            if (before ? k->task != t : k->task > t || r->probed[(size_t)f * nd + d]) continue;
+            if (!before && x->bytes_read - (r->task_byte0[k->task] + (long)k->end) < x->delays[d])
+                continue;
+            if (!before) r->probed[(size_t)f * nd + d] = 1;
+            idx[n++] = f;
+            if (n == r->chunk) {
+                int rc = probe_some(r, idx, n, d, t);
+                if (rc) return rc;
+                n = 0;
+            }
+        }
+        if (n) {
+            int rc = probe_some(r, idx, n, d, t);
+            if (rc) return rc;
+            n = 0;
+        }
+    }
+    return 0;
+}
+
+/* The step's windows scored before the update on them: by the current
+ * predictor and by the frozen network. */
+static int score_step(run *r, const cl_batch *b, int t, long step)
+{
+    double bits, frozen;
+    double f0 = r->frozen->flops;
+    int rc = window_bits(r, NULL, b->x, b->n, t, 0, &bits);
+    if (rc == 0) rc = window_bits(r, r->frozen, b->x, b->n, t, 0, &frozen);
+    if (rc) return rc;
+    r->res->eval_flops += r->frozen->flops - f0;
+    cl_text_result *x = r->res->text;
+    long n = (long)b->n * r->res->ctx;
+    x->preq_bits[t] += bits;
+    x->frozen_bits[t] += frozen;
+    x->preq_bytes[t] += n;
+    cl_preq_point p = {step, x->bytes_read + n, t, bits, frozen, n};
+    return cl_text_add_point(x, &p);
 }
 
 /* Training of task t. Returns CL_EDIVERGED (message set) on a bad loss. */
@@ -149,28 +333,124 @@ static int train_task(run *r, int t, long *global_step)
     for (int i = 0; i < k->n_train; i++) r->order[i] = i;
     r->order_pos = k->n_train; /* forces a shuffle before the first batch */
 
+    int text = r->suite->text, rc = 0;
+    cl_text_result *x = res->text;
+    if (text) {
+        r->task_byte0[t] = x->bytes_read;
+        double e0 = now_s(), g0 = r->net->flops;
+        rc = probe_due(r, t, 1);
+        res->eval_s += now_s() - e0;
+        res->eval_flops += r->net->flops - g0;
+    }
     double t0 = now_s(), f0 = r->net->flops;
-    int rc = r->ops->task_begin ? r->ops->task_begin(r->ctx, r->net, k) : 0;
-    cl_batch b = {r->xb, r->yb, B, r->suite->d, t, r->suite->n_classes, task_mask(r, t), 0};
-    long every = res->steps_per_task / 100 > 0 ? res->steps_per_task / 100 : 1;
-    for (long s = 0; rc == 0 && s < res->steps_per_task; s++) {
-        next_batch(r, k, B);
+    r->train_t0 = t0;
+    if (rc == 0 && r->ops->task_begin) rc = r->ops->task_begin(r->ctx, r->net, k);
+    cl_batch b = {r->xb, text ? NULL : r->yb, B, r->suite->d, t, r->suite->n_classes,
+                  task_mask(r, t), 0};
+    long steps = r->task_steps[t];
+    long every = steps / 100 > 0 ? steps / 100 : 1;
+    for (long s = 0; rc == 0 && s < steps; s++) {
+        if (text) {
+            /* A stream is read in order, once: step s reads windows
+             * [s B, s B + B), scored before the update on them. */
+            cl_task_rows(k, 0, (int)(s * B), B, r->xb);
+            double e0 = now_s(), g0 = r->net->flops;
+            rc = score_step(r, &b, t, *global_step);
+            res->eval_s += now_s() - e0;
+            res->eval_flops += r->net->flops - g0;
+            t0 += now_s() - e0;
+            f0 += r->net->flops - g0;
+            if (rc) break;
+        } else {
+            next_batch(r, k, B);
+        }
         r->net->lr = cl_schedule_lr(&r->sched, *global_step);
         rc = r->ops->observe(r->ctx, r->net, &b);
         ++*global_step;
-        if (rc == 0 && eval_every > 0 && *global_step % eval_every == 0 &&
-            s + 1 < res->steps_per_task) {
+        if (rc == 0 && text) {
+            x->bytes_read += (long)B * res->ctx;
+            double e0 = now_s(), g0 = r->net->flops;
+            rc = probe_due(r, t, 0);
+            res->eval_s += now_s() - e0;
+            res->eval_flops += r->net->flops - g0;
+            t0 += now_s() - e0;
+            f0 += r->net->flops - g0;
+        }
+        if (rc == 0 && eval_every > 0 && *global_step % eval_every == 0 && s + 1 < steps) {
             res->train_s += now_s() - t0;
             res->train_flops += r->net->flops - f0;
             rc = curve_point(r, *global_step, t);
             t0 = now_s();
             f0 = r->net->flops;
         }
-        if (s % every == 0) report_progress(r, t, s, res->steps_per_task);
+        if (s % every == 0) report_progress(r, t, s, steps);
     }
     if (rc == 0 && r->ops->task_end) rc = r->ops->task_end(r->ctx, r->net, k);
     res->train_s += now_s() - t0;
     res->train_flops += r->net->flops - f0;
+    return rc;
+}
+
+/* Pretraining of task 0 of a text suite: plain steps on shuffled windows
+ * (warmup then cosine decay over the pretraining steps) from the
+ * network's init, or the cached result of exactly that. Either way the
+ * network, its FLOP counter and every RNG but rng_pre end as they were
+ * plus the pretrained parameters, so a cached and a fresh run are the
+ * same run. The strategy then sees the task's boundaries (task_begin,
+ * task_end: EWC's Fisher at the pretrained weights, sleep's teacher) but
+ * none of its steps; the optimiser starts the stream afresh. */
+static int pretrain(run *r, int t)
+{
+    cl_run_result *res = r->res;
+    const cl_task *k = &r->suite->tasks[t];
+    cl_text_result *x = res->text;
+    int B = res->batch_size;
+    long steps = r->suite->pretrain_steps > 0 ? r->suite->pretrain_steps : k->n_train / B;
+    if (steps < 1) steps = 1;
+    x->pretrain_steps = steps;
+    const char *dir = r->opts ? r->opts->cache_dir : NULL;
+    uint64_t key = cl_pretrain_key(r->cfg, k, steps);
+    double t0 = now_s(), f0 = r->net->flops, spent = 0;
+    int rc = 0;
+    if (dir && cl_pretrain_load(dir, key, r->net, &spent) == 0) {
+        x->pretrain_cached = 1;
+        cl_strbuf_printf(&res->log, "pretraining: %ld steps, from the cache (%016llx)\n", steps,
+                         (unsigned long long)key);
+    } else {
+        cl_schedule sc = {CL_SCHEDULE_COSINE, (float)cl_params_float(r->cfg->train, "lr"),
+                          steps / 10 < 100 ? steps / 10 : 100, 0.1, steps, 1};
+        cl_batch b = {r->xb, NULL, B, r->suite->d, t, r->suite->n_classes, NULL, 0};
+        for (int i = 0; i < k->n_train; i++) r->order[i] = i;
+        r->order_pos = k->n_train;
+        long every = steps / 100 > 0 ? steps / 100 : 1;
+        for (long s = 0; rc == 0 && s < steps; s++) {
+            for (int i = 0; i < B; i++) {
+                if (r->order_pos == k->n_train) {
+                    cl_rng_shuffle(r->rng_pre, r->order, k->n_train);
+                    r->order_pos = 0;
+                }
+                cl_task_rows(k, 0, r->order[r->order_pos++], 1, r->xb + (size_t)i * r->suite->d);
+            }
+            r->net->lr = cl_schedule_lr(&sc, s);
+            rc = cl_strategy_sgd_step(r->net, &b);
+            if (s % every == 0) report_progress(r, t, s, steps);
+        }
+        spent = r->net->flops - f0;
+        if (rc == 0 && dir) rc = cl_pretrain_save(dir, key, r->net, spent);
+        cl_strbuf_printf(&res->log, "pretraining: %ld steps in %.2f s%s\n", steps, now_s() - t0,
+                         dir ? ", cached" : "");
+    }
+    r->net->flops = f0;
+    x->pretrain_flops = spent;
+    cl_net_reset_optim(r->net);
+    if (rc == 0 && r->ops->task_begin) rc = r->ops->task_begin(r->ctx, r->net, k);
+    /* The pretraining windows in reading order, B at a time. */
+    cl_batch b = {r->xb, NULL, B, r->suite->d, t, r->suite->n_classes, NULL, 0};
+    for (int i0 = 0; rc == 0 && r->ops->absorb && i0 + B <= k->n_train; i0 += B) {
+        cl_task_rows(k, 0, i0, B, r->xb);
+        rc = r->ops->absorb(r->ctx, r->net, &b);
+    }
+    if (rc == 0 && r->ops->task_end) rc = r->ops->task_end(r->ctx, r->net, k);
     return rc;
 }
 
@@ -190,6 +470,33 @@ static int task_end_evals(run *r, int t, long global_step)
     return cl_curve_add(&r->res->curve, global_step, t, r->accs);
 }
 
+/* What a text run holds beyond a classifier run. The frozen network is
+ * cloned after pretraining (restore_frozen, or when the stream begins). */
+static int setup_text(run *r)
+{
+    const cl_suite *s = r->suite;
+    cl_run_result *res = r->res;
+    int T = s->n_tasks, rows = r->chunk * res->ctx, nf = s->n_facts ? s->n_facts : 1;
+    int rc = cl_text_result_new(&res->text, T, s->probe_delays, s->n_delays);
+    if (rc) return rc;
+    res->pretrain = s->pretrain;
+    res->names = calloc((size_t)T, sizeof *res->names);
+    res->facts = malloc((size_t)nf * sizeof *res->facts);
+    r->labels = malloc((size_t)rows * sizeof *r->labels);
+    r->row_bits = malloc((size_t)rows * sizeof *r->row_bits);
+    r->row_hit = malloc((size_t)rows);
+    r->px = malloc((size_t)r->chunk * s->d * sizeof *r->px);
+    r->task_byte0 = calloc((size_t)T, sizeof *r->task_byte0);
+    r->probed = calloc((size_t)nf * (s->n_delays ? s->n_delays : 1), 1);
+    if (!res->names || !res->facts || !r->labels || !r->row_bits || !r->row_hit || !r->px ||
+        !r->task_byte0 || !r->probed)
+        return cl_error_set(CL_ENOMEM, "out of memory setting up the text run");
+    for (int t = 0; t < T; t++) snprintf(res->names[t], sizeof res->names[t], "%s", s->tasks[t].name);
+    if (s->n_facts) memcpy(res->facts, s->facts, (size_t)s->n_facts * sizeof *s->facts);
+    res->n_facts = s->n_facts;
+    return 0;
+}
+
 static int setup(run *r)
 {
     const cl_config *cfg = r->cfg;
@@ -205,7 +512,17 @@ static int setup(run *r)
     if (rc == 0 && r->opts && r->opts->suite_built)
         rc = r->opts->suite_built(r->opts->user, r->suite);
     if (rc) return rc;
-    const cl_suite *s = r->suite;
+    cl_suite *s = r->suite;
+    int tokens = cfg->net->input == CL_NET_TOKENS;
+    if (s->text && !tokens)
+        return cl_error_set(CL_EINVAL, "suite %s is a byte stream for a token network; the %s "
+                            "network reads features (set model.net=gpt)", s->name, cfg->net->name);
+    if (s->text) {
+        /* Token networks name their context `ctx` (the window is ctx + 1). */
+        res->ctx = (int)cl_params_int(cfg->model, "ctx");
+        if ((rc = cl_suite_cut_windows(s, res->ctx))) return rc;
+        if ((rc = cl_rng_new(&r->rng_pre, cfg->seed, CL_RNG_PRETRAIN))) return rc;
+    }
     cl_optim_config opt;
     cl_config_optim(cfg, &opt);
     rc = cl_net_new(&r->net, cfg->net, cfg->model, s->d, s->n_classes, &opt, r->rng_init);
@@ -231,14 +548,30 @@ static int setup(run *r)
     res->steps_per_task = epochs > 0
         ? epochs * ((s->tasks[0].n_train + res->batch_size - 1) / res->batch_size)
         : cl_params_int(cfg->train, "steps");
+    r->task_steps = malloc((size_t)T * sizeof *r->task_steps);
+    if (!r->task_steps) return cl_error_set(CL_ENOMEM, "out of memory");
+    if (s->text) res->steps_per_task = 1;
+    for (int t = 0; t < T; t++) {
+        /* A text stream is read once in B-window steps; the windows of
+         * the last partial step are left unread. */
+        r->task_steps[t] = s->text ? s->tasks[t].n_train / res->batch_size : res->steps_per_task;
+        if (s->text && t >= s->pretrain && r->task_steps[t] < 1)
+            return cl_error_set(CL_EINVAL, "suite %s: task %d (%s) has %d windows, fewer than a "
+                                "batch of %d", s->name, t + 1, s->tasks[t].name,
+                                s->tasks[t].n_train, res->batch_size);
+        if (s->text && t >= s->pretrain && r->task_steps[t] > res->steps_per_task)
+            res->steps_per_task = r->task_steps[t];
+    }
     snprintf(res->recipe, sizeof res->recipe, "%s", s->recipe);
     res->R = malloc((size_t)(T + 1) * T * sizeof *res->R);
     res->stale = stale ? malloc((size_t)(T + 1) * T * sizeof *res->stale) : NULL;
     r->xb = malloc((size_t)res->batch_size * s->d * sizeof *r->xb);
     r->yb = malloc((size_t)res->batch_size * sizeof *r->yb);
     r->order = malloc((size_t)max_train * sizeof *r->order);
-    r->xe = malloc((size_t)EVAL_CHUNK * s->d * sizeof *r->xe);
-    r->logits = malloc((size_t)EVAL_CHUNK * s->n_classes * sizeof *r->logits);
+    r->chunk = s->text ? TEXT_CHUNK : EVAL_CHUNK;
+    int rows = cl_net_rows(r->net, r->chunk) > EVAL_CHUNK ? cl_net_rows(r->net, r->chunk) : EVAL_CHUNK;
+    r->xe = malloc((size_t)r->chunk * s->d * sizeof *r->xe);
+    r->logits = malloc((size_t)rows * s->n_classes * sizeof *r->logits);
     r->accs = malloc((size_t)T * sizeof *r->accs);
     if (!res->R || (stale && !res->stale) || !r->xb || !r->yb || !r->order || !r->xe ||
         !r->logits || !r->accs)
@@ -248,6 +581,7 @@ static int setup(run *r)
         if (res->stale) res->stale[i] = NAN;
     }
     if ((rc = cl_curve_init(&res->curve, T))) return rc;
+    if (s->text && (rc = setup_text(r))) return rc;
     cl_config_schedule(cfg, res->steps_per_task, T, &r->sched);
     cl_strategy_env env = {cfg->scenario, T, s->n_classes, s->d};
     res->assumes = r->ops->assumes;
@@ -258,7 +592,16 @@ static void teardown(run *r)
 {
     if (r->ctx) r->ops->destroy(r->ctx);
     cl_net_free(r->net);
+    cl_net_free(r->frozen);
     cl_suite_free(r->suite);
+    gsl_rng_free(r->rng_pre);
+    free(r->task_steps);
+    free(r->labels);
+    free(r->row_bits);
+    free(r->row_hit);
+    free(r->px);
+    free(r->task_byte0);
+    free(r->probed);
     gsl_rng_free(r->rng_suite);
     gsl_rng_free(r->rng_init);
     gsl_rng_free(r->rng_data);
@@ -342,6 +685,34 @@ static void save_rngs(const run *r, cl_ckpt_writer *w)
     }
 }
 
+/* A text run's records, the frozen network (once the stream began), the
+ * bytes read at each task start and which probes were taken. */
+static void save_stream(const run *r, cl_ckpt_writer *w)
+{
+    const cl_suite *s = r->suite;
+    cl_text_save(r->res->text, w);
+    cl_ckpt_section(w, "STRM");
+    cl_ckpt_put_i64(w, r->frozen != NULL);
+    if (r->frozen) cl_ckpt_put_f32s(w, r->frozen->params, r->frozen->n_params);
+    cl_ckpt_put_longs(w, r->task_byte0, (size_t)s->n_tasks);
+    cl_ckpt_put_bytes(w, r->probed, (size_t)s->n_facts * s->n_delays);
+}
+
+static int load_stream(run *r, cl_ckpt_reader *rd)
+{
+    const cl_suite *s = r->suite;
+    int rc = cl_text_load(r->res->text, rd, s->n_facts), has = 0;
+    if (rc == 0) rc = cl_ckpt_open(rd, "STRM");
+    if (rc == 0) rc = cl_ckpt_get_int(rd, "the frozen flag", &has, 0, 1);
+    if (rc == 0 && has) {
+        rc = cl_net_clone(&r->frozen, r->net);
+        if (rc == 0) rc = cl_ckpt_get_f32s(rd, r->frozen->params, r->frozen->n_params);
+    }
+    if (rc == 0) rc = cl_ckpt_get_longs(rd, r->task_byte0, (size_t)s->n_tasks);
+    if (rc == 0) rc = cl_ckpt_get_bytes(rd, r->probed, (size_t)s->n_facts * s->n_delays);
+    return rc ? rc : cl_ckpt_close(rd);
+}
+
 typedef struct ckpt_job {
     const run *r;
     int done;
@@ -361,6 +732,7 @@ static int write_checkpoint(void *ctx, cl_ckpt_sink sink, void *user)
     save_results(r, w, now_s());
     save_model(r->net, w);
     save_rngs(r, w);
+    if (r->res->text) save_stream(r, w);
     cl_ckpt_section(w, "STRT");
     rc = r->ops->save(r->ctx, w);
     int frc = cl_ckpt_writer_finish(w, NULL, NULL);
@@ -488,6 +860,7 @@ static int restore(run *r, int *done, long *step)
     if (rc) return rc;
     if ((rc = load_meta(r, rd, done, step)) == 0 && (rc = load_results(r, rd)) == 0 &&
         (rc = load_model(r->net, rd)) == 0 && (rc = load_rngs(r, rd)) == 0 &&
+        (!r->res->text || (rc = load_stream(r, rd)) == 0) &&
         (rc = cl_ckpt_open(rd, "STRT")) == 0 &&
         (rc = r->ops->load(r->ctx, rd, r->suite->tasks)) == 0)
         rc = cl_ckpt_close(rd);
@@ -524,7 +897,13 @@ int cl_run_execute(cl_run_result **out, const cl_config *cfg, const cl_run_opts 
     }
     for (int t = first; rc == 0 && t < res->T; t++) {
         double t0 = now_s();
-        rc = train_task(&r, t, &global_step);
+        if (t < r.suite->pretrain) {
+            rc = pretrain(&r, t);
+        } else {
+            /* The stream's frozen reference: the network it starts from. */
+            if (r.suite->text && !r.frozen) rc = cl_net_clone(&r.frozen, r.net);
+            if (rc == 0) rc = train_task(&r, t, &global_step);
+        }
         if (rc == 0) rc = task_end_evals(&r, t, global_step);
         if (rc == 0) {
             char head[64];
@@ -542,7 +921,8 @@ int cl_run_execute(cl_run_result **out, const cl_config *cfg, const cl_run_opts 
     if (rc == 0) {
         if (r.ops->ledger) r.ops->ledger(r.ctx, &res->ledger);
         if (res->status == CL_RUN_OK) {
-            cl_metrics_compute(&res->metrics, res->R, res->T, &res->curve);
+            if (res->text) cl_metrics_compute_bits(&res->metrics, res->R, res->T, &res->curve);
+            else cl_metrics_compute(&res->metrics, res->R, res->T, &res->curve);
         } else {
             cl_metrics nan = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
             res->metrics = nan;
@@ -568,5 +948,8 @@ void cl_run_result_free(cl_run_result *r)
     free(r->stale);
     cl_curve_release(&r->curve);
     cl_strbuf_release(&r->log);
+    cl_text_result_free(r->text);
+    free(r->names);
+    free(r->facts);
     free(r);
 }

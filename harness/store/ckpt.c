@@ -7,6 +7,7 @@
 #include <zlib.h>
 #include "clbench/store/ckpt.h"
 #include "clbench/base/error.h"
+#include "clbench/base/fsutil.h"
 
 _Static_assert(sizeof(int) == 4, "checkpoints store int arrays as 32-bit");
 _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE 754 floats expected");
@@ -513,4 +514,14 @@ int cl_ckpt_get_str(cl_ckpt_reader *r, char *buf, size_t n)
     memcpy(buf, s, len);
     buf[len] = '\0';
     return 0;
+}
+
+int cl_ckpt_writer_save(cl_ckpt_writer *w, const char *path)
+{
+    const void *data;
+    size_t len;
+    int rc = cl_ckpt_writer_finish(w, &data, &len);
+    if (rc == 0) rc = cl_fs_write_atomic(path, data, len);
+    cl_ckpt_writer_free(w);
+    return rc;
 }

@@ -1,3 +1,4 @@
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "clbench/base/error.h"
@@ -56,9 +57,18 @@ int cl_task_alloc(cl_task *t, int n_train, int n_test, int d, bool stale,
     t->n_train = n_train;
     t->n_test = n_test;
     t->d = d;
+    t->storage = storage;
     /* At least one row each, so an empty set is not a NULL array. */
     size_t ntr = (size_t)(n_train ? n_train : 1), nte = (size_t)(n_test ? n_test : 1);
     int ok;
+    if (storage == CL_TASK_TOKENS) {
+        t->train_u8 = malloc(ntr * (size_t)d);
+        t->test_u8 = malloc(nte * (size_t)d);
+        if (!t->train_u8 || !t->test_u8 || stale)
+            return cl_error_set(stale ? CL_EINVAL : CL_ENOMEM,
+                                "task %d: cannot hold %d + %d windows", t->id + 1, n_train, n_test);
+        return 0;
+    }
     if (storage == CL_TASK_BYTES) {
         t->train_u8 = malloc(ntr * (size_t)d);
         t->test_u8 = malloc(nte * (size_t)d);
@@ -90,8 +100,11 @@ void cl_suite_free(cl_suite *s)
         free(k->test_y);
         free(k->test_stale_y);
         free(k->classes);
+        free(k->text.train);
+        free(k->text.test);
     }
     free(s->tasks);
+    free(s->facts);
     free(s);
 }
 
@@ -111,15 +124,18 @@ void cl_task_rows(const cl_task *t, int test, int row, int n, float *out)
     CL_ASSERT(row >= 0 && n >= 0 && row + n <= (test ? t->n_test : t->n_train));
     size_t off = (size_t)row * (size_t)t->d, len = (size_t)n * (size_t)t->d;
     const float *x = floats_of(t, test);
+    const unsigned char *u = (test ? t->test_u8 : t->train_u8);
     if (x)
         memcpy(out, x + off, len * sizeof *out);
+    else if (t->storage == CL_TASK_TOKENS)
+        for (size_t i = 0; i < len; i++) out[i] = (float)u[off + i];
     else
-        cl_task_decode(out, (test ? t->test_u8 : t->train_u8) + off, len);
+        cl_task_decode(out, u + off, len);
 }
 
 size_t cl_task_train_bytes(const cl_task *t)
 {
-    size_t per = (size_t)t->d * (t->train_x ? sizeof(float) : 1) + sizeof(int);
+    size_t per = (size_t)t->d * (t->train_x ? sizeof(float) : 1) + (t->train_y ? sizeof(int) : 0);
     return (size_t)t->n_train * per;
 }
 
@@ -156,5 +172,37 @@ int cl_suite_to_floats(cl_suite *s)
         t->train_x = tr;
         t->test_x = te;
     }
+    return 0;
+}
+
+/* Windows of ctx + 1 bytes every ctx bytes of text (len), into u8 (n, ctx + 1). */
+static void cut(unsigned char *u8, const unsigned char *text, int n, int ctx)
+{
+    for (int i = 0; i < n; i++) memcpy(u8 + (size_t)i * (ctx + 1), text + (size_t)i * ctx, (size_t)ctx + 1);
+}
+
+int cl_suite_cut_windows(cl_suite *s, int ctx)
+{
+    CL_ASSERT(s->text && ctx >= 1);
+    for (int i = 0; i < s->n_tasks; i++) {
+        cl_task *t = &s->tasks[i];
+        const cl_text *x = &t->text;
+        if (x->train_len < (size_t)ctx + 1 || x->test_len < (size_t)ctx + 1)
+            return cl_error_set(CL_EINVAL, "suite %s: task %d (%s) has %zu training and %zu test "
+                                "bytes, fewer than one window of %d", s->name, i + 1, t->name,
+                                x->train_len, x->test_len, ctx + 1);
+        if ((x->train_len - 1) / (size_t)ctx > (size_t)INT_MAX / 2 ||
+            (x->test_len - 1) / (size_t)ctx > (size_t)INT_MAX / 2)
+            return cl_error_set(CL_EINVAL, "suite %s: task %d is too long", s->name, i + 1);
+        free(t->train_u8);
+        free(t->test_u8);
+        t->train_u8 = t->test_u8 = NULL;
+        int rc = cl_task_alloc(t, (int)((x->train_len - 1) / (size_t)ctx),
+                               (int)((x->test_len - 1) / (size_t)ctx), ctx + 1, false, CL_TASK_TOKENS);
+        if (rc) return rc;
+        cut(t->train_u8, x->train, t->n_train, ctx);
+        cut(t->test_u8, x->test, t->n_test, ctx);
+    }
+    s->d = ctx + 1;
     return 0;
 }

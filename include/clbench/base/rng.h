@@ -11,7 +11,8 @@ enum cl_rng_stream {
     CL_RNG_SUITE = 1,
     CL_RNG_INIT = 2,
     CL_RNG_DATA = 3,
-    CL_RNG_STRATEGY = 4
+    CL_RNG_STRATEGY = 4,
+    CL_RNG_PRETRAIN = 5
 };
 
 /* New MT19937 generator for (seed, stream). Caller frees with gsl_rng_free. */

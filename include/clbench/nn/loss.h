@@ -43,4 +43,11 @@ void cl_softmax(const float *logits /* (B, C) */, int B, int C,
  * -1 when every unit is masked. */
 int cl_argmax(const float *row /* (C) */, int C, const unsigned char *mask);
 
+/* Bits of the labels under the softmax of the logits: the sum over rows of
+ * -log2 p(y_i), in double; per row into row_bits (rows) and whether the
+ * argmax is y_i into row_hit (rows) when those are not NULL. Ties go to
+ * the lowest unit, as in cl_argmax. */
+double cl_loss_bits(const float *logits /* (rows, C) */, const int *y /* (rows) */, int rows,
+                    int C, double *row_bits, unsigned char *row_hit);
+
 #endif

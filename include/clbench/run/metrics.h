@@ -5,7 +5,9 @@
 #ifndef CLBENCH_METRICS_H
 #define CLBENCH_METRICS_H
 
-#define CL_METRICS_VERSION 1
+/* 2: text suites (bits per byte, prequential scores, fact probes); the
+ * classifier metrics are those of version 1. */
+#define CL_METRICS_VERSION 2
 
 /* Anytime evaluations: n points, each the accuracy on every task. */
 typedef struct cl_curve {
@@ -35,6 +37,25 @@ typedef struct cl_metrics {
     double intransigence;     /* (1/T) sum_j (Rjoint[j][j] - R[j][j]); NaN
                                  without a joint reference */
 } cl_metrics;
+
+/* Text suites: R in bits per byte, lower is better. cl_metrics_compute_bits
+ * fills the same fields with every value in bits (per byte) and signed so
+ * that larger is worse, each the classifier formula with accuracy read as
+ * minus bits:
+ *   acc               bpb: (1/T) sum_j R[T][j]
+ *   bwt               (1/(T-1)) sum_{j<T} (R[T][j] - R[j][j]); > 0: old
+ *                     domains got worse
+ *   fwt               (1/(T-1)) sum_{j>=2} (R[j-1][j] - b_j); < 0: training
+ *                     on earlier domains helped before this one was read
+ *   forgetting        (1/(T-1)) sum_{j<T} (R[T][j] - min_{j<=l<T} R[l][j]) >= 0
+ *   learning_accuracy (1/T) sum_j R[j][j], bpb just after reading j
+ *   a_diaz            mean of R[i][j] over 1 <= j <= i <= T
+ *   anytime_acc       mean over curve points of the mean bpb of domains seen
+ *   min_acc           (1/(T-1)) sum_{j<T} max bpb on j while later ones
+ *                     trained (the stability gap, in bits)
+ *   intransigence     (1/T) sum_j (R[j][j] - Rjoint[j][j])
+ * (j, l 1-based as in DESIGN.md section 5.) */
+void cl_metrics_compute_bits(cl_metrics *out, const double *R, int T, const cl_curve *curve);
 
 /* All metrics from R (T+1, T) and the curve (may be NULL: anytime metrics
  * NaN). intransigence is left NaN; see cl_metrics_intransigence. */

@@ -27,4 +27,9 @@ void cl_results_metrics_path(const char *root, const cl_config *cfg, char *buf, 
  * when there is no such run. */
 int cl_results_fill_intransigence(const char *root, const cl_config *cfg, cl_run_result *r);
 
+/* The ten metric names of metrics.json, in cl_metrics order: a
+ * classifier run's, and a text run's (bits; metrics.h). */
+extern const char *const cl_results_acc_names[10];
+extern const char *const cl_results_bits_names[10];
+
 #endif

@@ -7,6 +7,7 @@
 #include "clbench/store/ckpt.h"
 #include "clbench/run/config.h"
 #include "clbench/run/metrics.h"
+#include "clbench/run/stream.h"
 #include "clbench/strategies/strategy.h"
 #include "clbench/base/strbuf.h"
 
@@ -16,6 +17,9 @@ typedef struct cl_progress {
     int task, n_tasks;           /* 0-based task being trained */
     long step, steps_per_task;   /* step within the task */
     double elapsed_s;            /* since the run started */
+    long bytes, bytes_total;     /* text runs: stream bytes read, of all; 0 else */
+    double bpb;                  /* text runs: prequential bits/byte so far */
+    double tokens_per_s;         /* text runs: bytes trained on per second */
 } cl_progress;
 
 typedef struct cl_run_opts {
@@ -45,13 +49,17 @@ typedef struct cl_run_opts {
      * cl_suite_to_floats). A negative CL_E* return stops the run, which
      * fails with that code. */
     int (*suite_built)(void *user, cl_suite *s);
+    /* Folder of the pretraining cache (text suites with a pretraining
+     * task); NULL: pretrain every time. */
+    const char *cache_dir;
 } cl_run_opts;
 
 typedef struct cl_run_result {
     int T;                    /* tasks */
     cl_run_status status;
     char reason[256];         /* why it diverged */
-    double *R;                /* (T+1, T) accuracies; NaN where never reached */
+    double *R;                /* (T+1, T) accuracies, or bits per byte of a text
+                                 suite; NaN where never reached */
     double *stale;            /* (T+1, T) stale-answer rates, or NULL */
     cl_curve curve;
     cl_metrics metrics;
@@ -68,6 +76,12 @@ typedef struct cl_run_result {
     char recipe[256];         /* the suite's data recipe */
     cl_strbuf log;            /* human-readable log.txt */
     int resumed_after;        /* tasks the resumed checkpoint had finished; 0 if fresh */
+    cl_text_result *text;     /* text suites: prequential scores and probes; NULL else */
+    char (*names)[32];        /* (T) text suites: each task's domain; NULL else */
+    cl_fact *facts;           /* (n_facts) text suites: the facts probed */
+    int n_facts;
+    int pretrain;             /* leading tasks that were pretraining */
+    int ctx;                  /* text suites: bytes each window predicts */
 } cl_run_result;
 
 /* Runs the cell. A diverged run is not an error: it returns 0 with status

@@ -87,6 +87,9 @@ void cl_ckpt_put_u64s(cl_ckpt_writer *w, const uint64_t *p, size_t n);
  * *len the bytes written. data and len may be NULL. The first failure's
  * code (CL_ENOMEM, or the sink's) if anything failed. */
 int cl_ckpt_writer_finish(cl_ckpt_writer *w, const void **data, size_t *len);
+/* Finishes w into the file at path, written atomically (temporary, then
+ * rename), and frees w whatever happens. */
+int cl_ckpt_writer_save(cl_ckpt_writer *w, const char *path);
 
 /* ---- reading ------------------------------------------------------------ */
 

@@ -41,8 +41,34 @@ typedef struct cl_batch {
  * feature read back is the float the suite defines (cl_task_decode). */
 typedef enum cl_task_storage {
     CL_TASK_FLOATS = 0, /* train_x, test_x */
-    CL_TASK_BYTES = 1   /* train_u8, test_u8 */
+    CL_TASK_BYTES = 1,  /* train_u8, test_u8, intensities: b / 255 */
+    CL_TASK_TOKENS = 2  /* train_u8, test_u8, windows of byte tokens read
+                           back as the byte values 0..255; no labels (the
+                           next byte is the label, cl_net_labels) */
 } cl_task_storage;
+
+/* A text task's text: the training stream in reading order and the test
+ * text (held-out documents), both as bytes. Windows of a token network's
+ * context are cut from them once the network is known
+ * (cl_suite_cut_windows). */
+typedef struct cl_text {
+    unsigned char *train; /* (train_len) */
+    size_t train_len;
+    unsigned char *test;  /* (test_len) */
+    size_t test_len;
+} cl_text;
+
+/* A fact read in a text stream: the sentence prompt + value + "." is in
+ * task `task`'s training stream, `copies` times back to back, the last copy
+ * ending at byte `end` of that stream. It is probed by the bits of `value`
+ * after `prompt` (cl_probe). */
+typedef struct cl_fact {
+    int task;
+    size_t end;
+    int copies;
+    char prompt[40];  /* "the pet of Kavolu is " */
+    char value[16];   /* "owl" */
+} cl_fact;
 
 typedef struct cl_task {
     int id;                     /* 0-based position in the sequence */
@@ -57,6 +83,9 @@ typedef struct cl_task {
     int *test_stale_y;          /* (n_test) outdated label per test sample, -1
                                    if none; NULL when the suite has no notion */
     unsigned char *classes;     /* (n_classes) 1 for labels this task uses */
+    char name[32];              /* the domain of a text task ("de"); "" else */
+    cl_text text;               /* a text task's bytes; all NULL else */
+    cl_task_storage storage;
 } cl_task;
 
 typedef struct cl_suite {
@@ -68,6 +97,18 @@ typedef struct cl_suite {
                               task scenarios, classes per task in domain) */
     cl_task *tasks;        /* (n_tasks) */
     char recipe[256];      /* one line saying how the data were made */
+    int text;              /* 1: tasks are text streams scored in bits per
+                              byte by a token network (d is set by
+                              cl_suite_cut_windows) */
+    int pretrain;          /* leading tasks that are pretraining (0 or 1):
+                              trained by plain steps before the strategy
+                              runs, the network cached by content hash */
+    cl_fact *facts;        /* (n_facts) facts read in the streams, or NULL */
+    int n_facts;
+    long probe_delays[CL_PARAM_MAX_INTS]; /* bytes read after a fact at which
+                                             it is probed, ascending */
+    int n_delays;
+    long pretrain_steps;   /* steps of pretraining; 0: one pass over task 0 */
 } cl_suite;
 
 /* Allocates a suite with n_tasks zeroed tasks and n_classes-wide class masks;
@@ -79,6 +120,13 @@ int cl_suite_alloc(cl_suite **out, const char *name, cl_scenario sc,
 int cl_task_alloc(cl_task *t, int n_train, int n_test, int d, bool stale,
                   cl_task_storage storage);
 void cl_suite_free(cl_suite *s);
+
+/* Cuts every text task of s into windows of ctx + 1 bytes, one every ctx
+ * bytes (each predicts ctx bytes; the last byte of one window is the first
+ * of the next), held as CL_TASK_TOKENS with d = ctx + 1. Training windows
+ * are in reading order: window i covers stream bytes [i ctx, i ctx + ctx].
+ * CL_EINVAL naming the task when a text is shorter than one window. */
+int cl_suite_cut_windows(cl_suite *s, int ctx);
 
 /* Rows [row, row + n) of task t's training (test = 0) or test (test = 1)
  * inputs, as floats, into out (n, d). */

@@ -15,8 +15,8 @@
 #include "clbench/base/params.h"
 #include "clbench/store/task.h"
 
-/* 2: save and load (checkpoints, --resume). */
-#define CL_STRATEGY_OPS_VERSION 2
+/* 2: save and load (checkpoints, --resume). 3: absorb. */
+#define CL_STRATEGY_OPS_VERSION 3
 
 /* What a strategy assumes about the protocol: printed beside every result so
  * that a comparison says what each row was allowed to use. */
@@ -64,6 +64,11 @@ typedef struct cl_strategy_ops {
     /* One training step on batch b of the current task. */
     int (*observe)(void *ctx, cl_net *net, const cl_batch *b);
     int (*task_end)(void *ctx, cl_net *net, const cl_task *t); /* optional */
+    /* Optional: samples of the current task read without a training step
+     * (a text suite's pretraining data, after task_begin of that task):
+     * a strategy that keeps samples may keep these. Must not change the
+     * network's parameters. */
+    int (*absorb)(void *ctx, cl_net *net, const cl_batch *b);
     /* Logits (b->n, n_classes) for b's samples; optional, default is the
      * network's forward pass. May use net's workspace but must leave its
      * parameters as they were. */
@@ -102,5 +107,13 @@ int cl_strategy_sgd_step(cl_net *net, const cl_batch *b);
  * without stepping; for strategies that mix several losses in one update. */
 int cl_strategy_add_ce_grad(cl_net *net, const cl_batch *b, float weight,
                             double *loss_out);
+
+/* Forward + cross-entropy over every row + backward for `samples` inputs x
+ * (samples, d), adding scale * dL/dθ into net->grads: y (samples) are the
+ * labels of a feature network, ignored (may be NULL) for a token network,
+ * whose labels are the windows' next bytes; masks (samples, n_out) per
+ * sample or NULL, and NULL for a token network. */
+int cl_strategy_ce_rows(cl_net *net, const float *x, const int *y, int samples,
+                        const unsigned char *masks, float scale, double *loss_out);
 
 #endif
