@@ -210,22 +210,7 @@ static void report_progress(run *r, int t, long step, long steps)
     r->opts->progress(r->opts->user, &p);
 }
 
-/* ---- text streams ---------------------------------------------------------
- * A probe window is "\n" + prompt + value, or "\n" + the fact's sentence +
- * "\n" + prompt + value for the context-window reference, padded with
- * newlines to ctx + 1 bytes; the bytes after the value are never scored
- * (attention is causal). Returns the value's offset, -1 if it does not fit. */
-static int probe_window(float *w, int ctx, const cl_fact *f, int with_sentence)
-{
-    char buf[256];
-    int k = with_sentence ? snprintf(buf, sizeof buf, "\n%s%s.\n%s", f->prompt, f->value, f->prompt)
-                          : snprintf(buf, sizeof buf, "\n%s", f->prompt);
-    int len = (int)strlen(f->value);
-    if (k < 0 || k + len > ctx + 1 || k + len >= (int)sizeof buf) return -1;
-    memcpy(buf + k, f->value, (size_t)len);
-    for (int i = 0; i <= ctx; i++) w[i] = (float)(unsigned char)(i < k + len ? buf[i] : '\n');
-    return k;
-}
+/* ---- text streams ------------------------------------------------------- */
 
 /* Probes the n facts idx (n <= chunk) at delay index d with the current
  * predictor: bits of the value's bytes after the prompt, and whether every
@@ -238,24 +223,22 @@ static int probe_some(run *r, const int *idx, int n, int d, int task)
     for (int pass = 0; pass < 2; pass++) {
         int fit = 0;
         for (int i = 0; i < n; i++) {
-            off[pass][i] = probe_window(r->px + (size_t)i * (ctx + 1), ctx,
-                                        &r->suite->facts[idx[i]], pass);
+            off[pass][i] = cl_text_probe_window(r->px + (size_t)i * (ctx + 1), ctx,
+                                                &r->suite->facts[idx[i]], pass);
             fit |= off[pass][i] >= 0;
-            if (off[pass][i] < 0) probe_window(r->px + (size_t)i * (ctx + 1), ctx,
-                                               &r->suite->facts[idx[i]], 0);
+            if (off[pass][i] < 0) cl_text_probe_window(r->px + (size_t)i * (ctx + 1), ctx,
+                                                       &r->suite->facts[idx[i]], 0);
         }
         double total;
         int rc = fit ? window_bits(r, NULL, r->px, n, task, 0, &total) : 0;
         if (rc) return rc;
         for (int i = 0; i < n; i++) {
             const cl_fact *f = &r->suite->facts[idx[i]];
-            double bits = 0;
-            int exact = 1, len = (int)strlen(f->value), o = off[pass][i];
-            /* Row o - 1 + j predicts value byte j (row q predicts byte q + 1). */
-            for (int j = 0; o >= 0 && j < len; j++) {
-                bits += r->row_bits[(size_t)i * ctx + o - 1 + j];
-                exact &= r->row_hit[(size_t)i * ctx + o - 1 + j];
-            }
+            double bits = NAN;
+            int exact = 0, o = off[pass][i];
+            if (o >= 0)
+                cl_text_value_score(r->row_bits + (size_t)i * ctx, r->row_hit + (size_t)i * ctx, o,
+                                    (int)strlen(f->value), &bits, &exact);
             if (pass == 0) {
                 long end = r->task_byte0[f->task] + (long)f->end;
                 p[i] = (cl_probe){idx[i], d, d < 0 ? 0 : r->res->text->bytes_read - end, bits, exact,

@@ -1,6 +1,7 @@
 /* The text run's records (clbench/run/stream.h). */
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "clbench/base/error.h"
@@ -72,7 +73,8 @@ int cl_text_probe_means(const cl_text_result *t, int d, double *bits, double *ex
     int n = 0, nc = 0;
     for (int i = 0; i < t->n_probes; i++) {
         const cl_probe *p = &t->probes[i];
-        if (p->delay != d) continue;
+        /* A prompt longer than the context cannot be probed: not a miss. */
+        if (p->delay != d || !isfinite(p->bits)) continue;
         n++;
         s[0] += p->bits;
         s[1] += p->exact;
@@ -87,6 +89,29 @@ int cl_text_probe_means(const cl_text_result *t, int d, double *bits, double *ex
     *ctx_bits = nc ? s[2] / nc : NAN;
     *ctx_exact = nc ? s[3] / nc : NAN;
     return n;
+}
+
+int cl_text_probe_window(float *w, int ctx, const cl_fact *f, int with_sentence)
+{
+    char buf[256];
+    int k = with_sentence ? snprintf(buf, sizeof buf, "\n%s%s.\n%s", f->prompt, f->value, f->prompt)
+                          : snprintf(buf, sizeof buf, "\n%s", f->prompt);
+    int len = (int)strlen(f->value);
+    if (k < 0 || k + len > ctx + 1 || k + len >= (int)sizeof buf) return -1;
+    memcpy(buf + k, f->value, (size_t)len);
+    for (int i = 0; i <= ctx; i++) w[i] = (float)(unsigned char)(i < k + len ? buf[i] : '\n');
+    return k;
+}
+
+void cl_text_value_score(const double *row_bits, const unsigned char *row_hit, int off, int len,
+                         double *bits, int *exact)
+{
+    *bits = 0;
+    *exact = 1;
+    for (int j = 0; j < len; j++) {
+        *bits += row_bits[off - 1 + j];
+        *exact &= row_hit[off - 1 + j];
+    }
 }
 
 void cl_text_save(const cl_text_result *t, cl_ckpt_writer *w)

@@ -7,6 +7,7 @@
 
 #include "clbench/base/params.h"
 #include "clbench/store/ckpt.h"
+#include "clbench/store/task.h"
 
 /* One training step's windows, scored before the update on them. */
 typedef struct cl_preq_point {
@@ -55,6 +56,19 @@ int cl_text_add_probe(cl_text_result *t, const cl_probe *p);
  * exact, ctx_bits and ctx_exact (NaN without probes); returns their count. */
 int cl_text_probe_means(const cl_text_result *t, int d, double *bits, double *exact,
                         double *ctx_bits, double *ctx_exact);
+
+/* A probe window for fact f into w (ctx + 1): "\n" + prompt + value, or
+ * with_sentence: "\n" + prompt + value + ".\n" + prompt + value (the fact
+ * inside the context: the reference), padded with newlines; bytes after
+ * the value are never scored (attention is causal). Returns the value's
+ * offset in the window, -1 (w untouched) when it does not fit. */
+int cl_text_probe_window(float *w, int ctx, const cl_fact *f, int with_sentence);
+/* The score of a value of len bytes at offset off of a window from its
+ * per-row bits and argmax hits (row q predicts byte q + 1): the bits of its
+ * bytes, and 1 when each is the argmax (greedy decoding after the prompt
+ * then writes exactly the value). */
+void cl_text_value_score(const double *row_bits, const unsigned char *row_hit, int off, int len,
+                         double *bits, int *exact);
 
 /* Checkpoint section "TEXT": everything above but the delays and T, which
  * the config rebuilds; load checks counts against n_facts. */
