@@ -26,6 +26,10 @@
  *             Not reproduced: LwF's warm-up of the new head alone.
  *   noise   - data-free: inputs drawn from a diagonal Gaussian with the
  *             running per-feature mean and std of every input observed.
+ *   generate - data-free, token networks: windows the teacher writes
+ *             itself (self-generated replay), `buffer_size` of them
+ *             sampled at temperature 1 from a newline when the task begins;
+ *             its probabilities on them are cached as for the buffer.
  *
  * Which units the teacher speaks for. Its softmax (at temperature T) covers
  * only the classes of the tasks it learned; elsewhere its probability is 0.
@@ -51,15 +55,17 @@
 #include <string.h>
 #include <gsl/gsl_randist.h>
 #include "clbench/nn/buffer.h"
+#include "clbench/nn/generate.h"
 #include "clbench/base/error.h"
 #include "clbench/nn/loss.h"
 #include "clbench/base/rng.h"
 #include "clbench/strategies/strategy.h"
 
 static const cl_param_spec sleep_params[] = {
-    {"source", CL_PARAM_CHOICE, "buffer", 0, 0, "buffer|current|noise",
+    {"source", CL_PARAM_CHOICE, "buffer", 0, 0, "buffer|current|noise|generate",
      "inputs distilled while sleeping: buffer (reservoir of old samples), current "
-     "(the current task's inputs: LwF), noise (Gaussian with the inputs' running mean/std)"},
+     "(the current task's inputs: LwF), noise (Gaussian with the inputs' running mean/std), "
+     "generate (token networks: text the teacher writes itself)"},
     {"buffer_size", CL_PARAM_INT, "200", 1, 10000000, NULL,
      "samples the reservoir keeps (source=buffer); 200 is small on purpose: 20 per class on "
      "seq-tasks"},
@@ -85,7 +91,7 @@ static const cl_param_spec sleep_params[] = {
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
-enum { SRC_BUFFER, SRC_CURRENT, SRC_NOISE };
+enum { SRC_BUFFER, SRC_CURRENT, SRC_NOISE, SRC_GENERATE };
 
 /* Rows per teacher forward: caching a large buffer in chunks keeps the
  * teacher's workspace at batch size rather than buffer size. */
@@ -107,7 +113,10 @@ typedef struct sleeper {
     cl_net *teacher;         /* frozen snapshot of net at task_begin */
     int has_teacher;           /* the snapshot learned at least one task */
     cl_buffer *buf;            /* source=buffer only */
-    float *slot_probs;         /* (buffer cap, rps, C) teacher's probabilities per slot */
+    float *slot_probs;         /* (buffer cap, rps, C) teacher's probabilities per slot
+                                  (source=generate: per pool window) */
+    float *pool;               /* (pool_n, d) source=generate: the teacher's windows */
+    int pool_n;
     int *old_slots;            /* (buffer cap) slots holding rows the teacher knows */
 
     unsigned char *task_masks; /* (n_tasks, C) classes of each task seen */
@@ -141,6 +150,7 @@ static void sleep_destroy(void *ctx)
     cl_net_free(s->teacher);
     cl_buffer_free(s->buf);
     free(s->slot_probs);
+    free(s->pool);
     free(s->old_slots);
     free(s->task_masks);
     free(s->task_seen);
@@ -161,6 +171,7 @@ static int parse_source(const char *name)
 {
     if (!strcmp(name, "current")) return SRC_CURRENT;
     if (!strcmp(name, "noise")) return SRC_NOISE;
+    if (!strcmp(name, "generate")) return SRC_GENERATE;
     return SRC_BUFFER;
 }
 
@@ -174,6 +185,13 @@ static int alloc_state(sleeper *s, const cl_net *net, int buffer_size)
         s->slot_probs = malloc((size_t)buffer_size * s->rps * C * sizeof *s->slot_probs);
         s->old_slots = malloc((size_t)buffer_size * sizeof *s->old_slots);
         if (!s->slot_probs || !s->old_slots) return cl_error_set(CL_ENOMEM, "out of memory");
+    }
+    if (s->source == SRC_GENERATE) {
+        s->pool_n = buffer_size;
+        s->pool = malloc((size_t)buffer_size * d * sizeof *s->pool);
+        s->slot_probs = malloc((size_t)buffer_size * s->rps * C * sizeof *s->slot_probs);
+        s->old_slots = malloc((size_t)buffer_size * sizeof *s->old_slots);
+        if (!s->pool || !s->slot_probs || !s->old_slots) return cl_error_set(CL_ENOMEM, "out of memory");
     }
     if (s->source == SRC_NOISE) {
         s->in_mean = calloc((size_t)d, sizeof *s->in_mean);
@@ -204,7 +222,13 @@ static int sleep_create(void **out, const cl_params *p, const cl_strategy_env *e
     if (s->source == SRC_NOISE && net->ops->input == CL_NET_TOKENS) {
         free(s);
         return cl_error_set(CL_EINVAL, "strategy sleep: source=noise draws real-valued inputs; a "
-                                       "%s network reads bytes (use buffer or current)", net->ops->name);
+                                       "%s network reads bytes (use buffer, current or generate)",
+                            net->ops->name);
+    }
+    if (s->source == SRC_GENERATE && net->ops->input != CL_NET_TOKENS) {
+        free(s);
+        return cl_error_set(CL_EINVAL, "strategy sleep: source=generate needs a token network "
+                                       "that writes text; %s is a classifier", net->ops->name);
     }
     const char *units = cl_params_choice(p, "units");
     s->pad = !strcmp(units, "auto") ? s->source == SRC_BUFFER : !strcmp(units, "padded");
@@ -288,6 +312,14 @@ static int sleep_task_begin(void *ctx, cl_net *net, const cl_task *t)
     }
     if (s->buf && s->has_teacher && s->buf->n > 0)
         return teacher_probs(s, net, s->buf->x, s->buf->n, s->buf->task, s->slot_probs);
+    if (s->pool && s->has_teacher) {
+        double f0 = s->teacher->flops;
+        int rc = cl_generate_windows(s->teacher, s->pool_n, 1.0, s->rng, s->pool);
+        double spent = s->teacher->flops - f0;
+        s->distill_flops += spent;
+        net->flops += spent;
+        return rc ? rc : teacher_probs(s, net, s->pool, s->pool_n, NULL, s->slot_probs);
+    }
     return 0;
 }
 
@@ -351,6 +383,25 @@ static int draw_buffer(sleeper *s, int n, float *x)
     return n;
 }
 
+/* n of the teacher's own windows, without replacement, into x (n, d)
+ * with their cached probabilities. */
+static int draw_pool(sleeper *s, int n, float *x)
+{
+    int d = s->env.d;
+    size_t per = (size_t)s->rps * s->env.n_classes;
+    if (n > s->pool_n) n = s->pool_n;
+    for (int i = 0; i < s->pool_n; i++) s->old_slots[i] = i;
+    for (int i = 0; i < n; i++) {
+        int j = i + (int)cl_rng_below(s->rng, (unsigned long)(s->pool_n - i));
+        int slot = s->old_slots[j];
+        s->old_slots[j] = s->old_slots[i];
+        s->old_slots[i] = slot;
+        memcpy(x + (size_t)i * d, s->pool + (size_t)slot * d, (size_t)d * sizeof *x);
+        memcpy(s->probs + i * per, s->slot_probs + (size_t)slot * per, per * sizeof *s->probs);
+    }
+    return n;
+}
+
 /* n Gaussian inputs with the running mean and std into x (n, d), then the
  * teacher's probabilities of them. */
 static int draw_noise(sleeper *s, cl_net *net, int n, float *x)
@@ -385,6 +436,8 @@ static int sleep_update(sleeper *s, cl_net *net, int n_cur, int n_old)
         n_old = n_cur;
     } else if (s->source == SRC_NOISE) {
         rc = draw_noise(s, net, n_old, xo);
+    } else if (s->source == SRC_GENERATE) {
+        n_old = draw_pool(s, n_old, xo);
     } else {
         n_old = draw_buffer(s, n_old, xo);
     }
@@ -500,6 +553,9 @@ static void sleep_ledger(const void *ctx, cl_ledger *out)
         out->extra_bytes += cl_buffer_bytes(s->buf) +
                             (size_t)s->buf->cap * s->rps * s->env.n_classes * sizeof *s->slot_probs;
     if (s->in_mean) out->extra_bytes += 2 * (size_t)s->env.d * sizeof *s->in_mean;
+    if (s->pool)
+        out->extra_bytes += (size_t)s->pool_n * ((size_t)s->env.d * sizeof *s->pool +
+                                                 (size_t)s->rps * s->env.n_classes * sizeof *s->slot_probs);
     out->distill_flops = s->distill_flops;
 }
 

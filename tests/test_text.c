@@ -341,3 +341,26 @@ Test(text, a_text_run_resumes_bit_for_bit)
         cl_config_free(c);
     }
 }
+
+/* Self-generated replay: the teacher's own windows are distilled, which
+ * costs distillation FLOPs and the pool's bytes, and the run resumes. */
+Test(text, sleep_distils_text_the_teacher_writes)
+{
+    cl_config *c = small_config("sleep", 1);
+    cr_assert_eq(cl_config_set_arg(c, "sleep.source=generate"), 0);
+    cr_assert_eq(cl_config_set_arg(c, "sleep.buffer_size=8"), 0);
+    cl_run_result *r = run_config(c, NULL);
+    cr_assert_gt(r->ledger.distill_flops, 0);
+    /* 8 windows of 33 floats and their (32, 256) probabilities, and the teacher. */
+    cr_assert_geq(r->ledger.extra_bytes, 8 * (33 * 4 + 32 * 256 * 4));
+    grab g = {.at = 2};
+    cl_run_opts o = {.user = &g, .checkpoint = grab_at};
+    cl_run_result_free(run_config(c, &o));
+    cl_run_opts ro = {.resume = g.blob, .resume_len = g.len, .resume_name = "ckpt"};
+    cl_run_result *again = run_config(c, &ro);
+    char *a = json_sans_timings(c, r), *b = json_sans_timings(c, again);
+    cr_assert_str_eq(a, b);
+    free(a), free(b), free(g.blob);
+    cl_run_result_free(r), cl_run_result_free(again);
+    cl_config_free(c);
+}

@@ -51,3 +51,26 @@ int cl_generate(cl_net *net, const unsigned char *prompt, size_t n_prompt, size_
     free(x);
     return rc;
 }
+
+int cl_generate_windows(cl_net *net, int n, double temperature, gsl_rng *rng, float *x)
+{
+    if (net->ops->input != CL_NET_TOKENS || net->n_out > 256)
+        return cl_error_set(CL_EINVAL, "sampling needs a byte-level network, not %s",
+                            net->ops->name);
+    CL_ASSERT(n >= 1 && (temperature <= 0.0 || rng));
+    int d = net->d_in, C = net->n_out;
+    memset(x, 0, (size_t)n * d * sizeof *x);
+    for (int i = 0; i < n; i++) x[(size_t)i * d] = '\n';
+    /* All n windows advance together: one forward per byte. Row t - 1 of
+     * a window predicts its byte t; later bytes are still 0 and, attention
+     * being causal, never read. */
+    for (int t = 1; t < d; t++) {
+        const float *logits;
+        int rc = cl_net_forward(net, x, n, &logits);
+        if (rc) return rc;
+        for (int i = 0; i < n; i++)
+            x[(size_t)i * d + t] =
+                (float)pick(logits + ((size_t)i * (d - 1) + (size_t)(t - 1)) * C, C, temperature, rng);
+    }
+    return 0;
+}

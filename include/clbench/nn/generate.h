@@ -17,4 +17,10 @@
 int cl_generate(cl_net *net, const unsigned char *prompt, size_t n_prompt, size_t n_new,
                 double temperature, gsl_rng *rng, unsigned char *out);
 
+/* n windows of a token network written by the network itself, into x
+ * (n, ctx + 1): each starts with a newline and continues with ctx bytes
+ * sampled at `temperature` (<= 0: greedy), all n in one forward pass per
+ * byte. */
+int cl_generate_windows(cl_net *net, int n, double temperature, gsl_rng *rng, float *x);
+
 #endif
