@@ -9,6 +9,7 @@ extern const cl_suite_family cl_suite_split;
 extern const cl_suite_family cl_suite_permuted;
 extern const cl_suite_family cl_suite_rotated;
 extern const cl_suite_family cl_suite_fact_stream;
+extern const cl_suite_family cl_suite_text_domains;
 extern const cl_suite_family cl_suite_text_synth;
 
 static const cl_suite_family *const families[] = {
@@ -17,6 +18,7 @@ static const cl_suite_family *const families[] = {
     &cl_suite_permuted,
     &cl_suite_rotated,
     &cl_suite_fact_stream,
+    &cl_suite_text_domains,
     &cl_suite_text_synth,
 };
 

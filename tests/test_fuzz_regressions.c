@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/fuzz_corpus.c"
 #include "fuzz/fuzz_idx.c"
 #include "fuzz/fuzz_json.c"
 #include "fuzz/fuzz_runset.c"
@@ -78,6 +79,7 @@ static void replay(const char *name, fuzz_fn fn)
 Test(fuzz_regressions, yaml) { replay("yaml", cl_fuzz_yaml); }
 Test(fuzz_regressions, set) { replay("set", cl_fuzz_set); }
 Test(fuzz_regressions, idx) { replay("idx", cl_fuzz_idx); }
+Test(fuzz_regressions, corpus) { replay("corpus", cl_fuzz_corpus); }
 Test(fuzz_regressions, json) { replay("json", cl_fuzz_json); }
 Test(fuzz_regressions, runset) { replay("runset", cl_fuzz_runset); }
 
